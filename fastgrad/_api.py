@@ -1,0 +1,344 @@
+"""The wrapper factory: the thin Python layer between a user's arrays and a kernel.
+
+Per call: check and coerce the inputs (dtype policy below), check ``out``, pick the
+serial or parallel kernel by size, flatten, run, reshape. Errors are raised before
+anything is written. The common case (a C-contiguous float32/float64 ndarray) takes a
+fast path of a few attribute checks.
+
+Dtype policy (NumPy's, as for ``np.exp``): float32 and float64 compute in their own
+precision; float16 computes in float32 and returns float16; bool and integers become
+float64; anything else (complex, object, strings, datetimes) is a TypeError.
+"""
+
+import inspect
+
+import numpy as np
+
+from . import _jit, _threads
+from ._kernels import kernel_set
+from ._table import KINDS
+
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+_COMPUTE_DTYPE = {_F16: _F32, _F32: _F32, _F64: _F64}
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def _result_dtype(dtype, fn, what):
+    if dtype.kind == "f" and dtype.itemsize in (2, 4, 8):
+        return np.dtype(dtype.name)  # native byte order
+    if dtype.kind in "biu":
+        return _F64
+    raise TypeError(
+        f"{fn}: {what} has dtype {dtype}, which fastgrad does not support; "
+        "use float16, float32 or float64 (bool and integers are converted to float64)"
+    )
+
+
+def _coerce(x, fn, what):
+    """(C-contiguous array in its compute dtype, result dtype)."""
+    if type(x) is np.ndarray:
+        dt = x.dtype
+        if (dt is _F32 or dt is _F64) and x.flags.c_contiguous:
+            return x, dt
+    else:
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{fn}: {what} is not an array of numbers ({exc})") from None
+    result = _result_dtype(x.dtype, fn, what)
+    return np.asarray(x, dtype=_COMPUTE_DTYPE[result], order="C"), result
+
+
+def _coerce_pair(grad_out, x, fn):
+    g, g_result = _coerce(grad_out, fn, "grad_out")
+    x, x_result = _coerce(x, fn, "x")
+    if g.shape != x.shape:
+        raise ValueError(
+            f"{fn}: grad_out and x must have the same shape, got {g.shape} and {x.shape}"
+        )
+    if g_result is x_result:
+        return g, x, x_result
+    result = np.promote_types(g_result, x_result)
+    compute = _COMPUTE_DTYPE[result]
+    return g.astype(compute, copy=False), x.astype(compute, copy=False), result
+
+
+def _check_out(out, shape, dtype, fn, what="out"):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{fn}: {what} must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{fn}: {what} has dtype {out.dtype}, the result's dtype is {dtype}")
+    if out.shape != shape:
+        raise ValueError(f"{fn}: {what} has shape {out.shape}, the result's shape is {shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{fn}: {what} is read-only")
+
+
+def _direct(out, compute):
+    """Can a kernel write straight into ``out``? (C-contiguous, compute dtype)."""
+    return out.dtype is compute and out.flags.c_contiguous
+
+
+def _overlap(a, b):
+    """How an input ``a`` and an output ``b`` of the same shape overlap in memory.
+
+    "same": element i of both is one memory location (a one-array kernel is correct);
+    "partial": anything else that shares memory (compute via a temporary, as NumPy does).
+    """
+    if a is b:
+        return "same"
+    if not np.may_share_memory(a, b):
+        return "none"
+    if (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.strides == b.strides
+    ):
+        return "same"
+    return "partial"
+
+
+def _flat(a):
+    return a if a.ndim == 1 else a.reshape(-1)
+
+
+def _finish(res, result):
+    """Cast a computed array to the result dtype; 0-d gives a NumPy scalar, as ufuncs do."""
+    if res.dtype is not result:
+        with np.errstate(over="ignore", under="ignore"):  # float32 -> float16: quietly
+            res = res.astype(result)
+    return res if res.ndim else res[()]
+
+
+def _store(out, res):
+    """Copy a temporary result into ``out`` (strided, float16 or overlapping)."""
+    with np.errstate(over="ignore", under="ignore"):
+        out[...] = res
+
+
+# ---------------------------------------------------------------------------- slots
+
+
+class _Params:
+    """Turns keyword parameters into the kernel slots (a, b) in the compute dtype."""
+
+    def __init__(self, activation, fn):
+        self.to_slots = activation.params
+        self.fn = fn
+        if self.to_slots is None:
+            self.default = (0.0, 0.0)
+            self.signature = []
+        else:
+            self.default = self.to_slots()
+            self.signature = [
+                inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
+                for p in inspect.signature(self.to_slots).parameters.values()
+            ]
+        self.default_by_dtype = {dt: tuple(dt.type(v) for v in self.default) for dt in (_F32, _F64)}
+
+    def slots(self, params, compute):
+        if not params:
+            return self.default_by_dtype[compute]
+        if self.to_slots is None:
+            raise TypeError(f"{self.fn}() takes no parameters, got {', '.join(params)}")
+        try:
+            a, b = self.to_slots(**params)
+        except TypeError as exc:
+            if "unexpected keyword" in str(exc):
+                names = ", ".join(p.name for p in self.signature)
+                raise TypeError(
+                    f"{self.fn}() got an unexpected parameter; its parameters "
+                    f"are {names}; given {', '.join(params)}"
+                ) from None
+            raise
+        return compute.type(a), compute.type(b)
+
+
+def _kernel_sets(activation):
+    return {dt: kernel_set(activation, dt) for dt in (_F32, _F64)}
+
+
+def _parallel(n):
+    return n >= _jit.PARALLEL_MIN_SIZE and _threads.current > 1
+
+
+def _kernel(ks, name, parallel):
+    return ks.compiled[name][parallel] or ks.get(name, parallel)
+
+
+# ---------------------------------------------------------------------------- wrappers
+
+
+def _make_unary(activation, kernel_name):
+    """f(x) or f_grad(x): one input, one output."""
+    fn_name = activation.name + ("" if kernel_name == "forward" else "_grad")
+    sets = _kernel_sets(activation)
+    params = _Params(activation, fn_name)
+    into_x = kernel_name + "_into_x"
+
+    def unary(x, *, out=None, **kw):
+        arr, result = _coerce(x, fn_name, "x")
+        compute = arr.dtype
+        a, b = params.slots(kw, compute)
+        ks = sets[compute]
+        parallel = _parallel(arr.size)
+        if out is None:
+            res = np.empty_like(arr)
+            _kernel(ks, kernel_name, parallel)(_flat(arr), _flat(res), a, b)
+            return _finish(res, result)
+        _check_out(out, arr.shape, result, fn_name)
+        overlap = _overlap(arr, out)
+        if _direct(out, compute) and overlap == "none":
+            _kernel(ks, kernel_name, parallel)(_flat(arr), _flat(out), a, b)
+        elif _direct(out, compute) and overlap == "same":
+            _kernel(ks, into_x, parallel)(_flat(out), a, b)
+        else:  # strided, float16 or partly overlapping out: go through a temporary
+            res = np.empty_like(arr)
+            _kernel(ks, kernel_name, parallel)(_flat(arr), _flat(res), a, b)
+            _store(out, res)
+        return out
+
+    return unary, params
+
+
+def _make_backward(activation):
+    fn_name = activation.name + "_backward"
+    sets = _kernel_sets(activation)
+    params = _Params(activation, fn_name)
+
+    def backward(grad_out, x, *, out=None, **kw):
+        g, arr, result = _coerce_pair(grad_out, x, fn_name)
+        compute = arr.dtype
+        a, b = params.slots(kw, compute)
+        ks = sets[compute]
+        parallel = _parallel(arr.size)
+        if out is None:
+            res = np.empty_like(arr)
+            _kernel(ks, "backward", parallel)(_flat(g), _flat(arr), _flat(res), a, b)
+            return _finish(res, result)
+        _check_out(out, arr.shape, result, fn_name)
+        direct = _direct(out, compute)
+        with_g, with_x = _overlap(g, out), _overlap(arr, out)
+        if direct and with_g == "none" and with_x == "none":
+            _kernel(ks, "backward", parallel)(_flat(g), _flat(arr), _flat(out), a, b)
+        elif direct and with_g == "same" and with_x != "partial":
+            _kernel(ks, "backward_into_g", parallel)(_flat(out), _flat(arr), a, b)
+        elif direct and with_x == "same" and with_g == "none":
+            _kernel(ks, "backward_into_x", parallel)(_flat(g), _flat(out), a, b)
+        else:
+            res = np.empty_like(arr)
+            _kernel(ks, "backward", parallel)(_flat(g), _flat(arr), _flat(res), a, b)
+            _store(out, res)
+        return out
+
+    return backward, params
+
+
+def _make_fwd_grad(activation):
+    fn_name = activation.name + "_fwd_grad"
+    sets = _kernel_sets(activation)
+    params = _Params(activation, fn_name)
+
+    def fwd_grad(x, *, out=None, **kw):
+        arr, result = _coerce(x, fn_name, "x")
+        compute = arr.dtype
+        a, b = params.slots(kw, compute)
+        ks = sets[compute]
+        parallel = _parallel(arr.size)
+        if out is None:
+            y, d = np.empty_like(arr), np.empty_like(arr)
+            _kernel(ks, "fwd_grad", parallel)(_flat(arr), _flat(y), _flat(d), a, b)
+            return _finish(y, result), _finish(d, result)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise TypeError(f"{fn_name}: out must be a pair of arrays (y_out, grad_out)")
+        y_out, d_out = out
+        _check_out(y_out, arr.shape, result, fn_name, "out[0]")
+        _check_out(d_out, arr.shape, result, fn_name, "out[1]")
+        if np.may_share_memory(y_out, d_out):
+            raise ValueError(f"{fn_name}: out[0] and out[1] must not overlap")
+        direct = _direct(y_out, compute) and _direct(d_out, compute)
+        with_y, with_d = _overlap(arr, y_out), _overlap(arr, d_out)
+        if direct and with_y == "none" and with_d == "none":
+            _kernel(ks, "fwd_grad", parallel)(_flat(arr), _flat(y_out), _flat(d_out), a, b)
+        elif direct and with_y == "same" and with_d == "none":
+            _kernel(ks, "fwd_grad_into_x", parallel)(_flat(y_out), _flat(d_out), a, b)
+        else:
+            y, d = np.empty_like(arr), np.empty_like(arr)
+            _kernel(ks, "fwd_grad", parallel)(_flat(arr), _flat(y), _flat(d), a, b)
+            _store(y_out, y)
+            _store(d_out, d)
+        return out
+
+    return fwd_grad, params
+
+
+# ---------------------------------------------------------------------------- assembly
+
+_X = inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_G = inspect.Parameter("grad_out", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_OUT = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+
+_RETURNS = {
+    "": "y = f(x)",
+    "_grad": "dy/dx at x",
+    "_backward": "grad_out * dy/dx at x (the input gradient of a backward pass)",
+    "_fwd_grad": "the pair (y, dy/dx), computed in one pass over memory",
+}
+
+
+def _example(name, suffix):
+    """A doctest (run by the test suite); the shown output is the NumPy reference's."""
+    from . import reference
+
+    x = np.array([-2.0, 0.0, 2.0])
+    call = {
+        "": f"fg.{name}(x)",
+        "_grad": f"fg.{name}_grad(x)",
+        "_backward": f"fg.{name}_backward(np.full(3, 0.5), x)",
+        "_fwd_grad": f"fg.{name}_fwd_grad(x)[1]",
+    }[suffix]
+    value = {
+        "": lambda: getattr(reference, name)(x),
+        "_grad": lambda: getattr(reference, name + "_grad")(x),
+        "_backward": lambda: getattr(reference, name + "_backward")(np.full(3, 0.5), x),
+        "_fwd_grad": lambda: getattr(reference, name + "_fwd_grad")(x)[1],
+    }[suffix]()
+    shown = np.array2string(value, precision=6, separator=", ")
+    return f">>> x = np.array([-2.0, 0.0, 2.0])\n>>> {call}\narray({shown})"
+
+
+def _document(fn, activation, suffix, params):
+    name = activation.name + suffix
+    head = [_G, _X] if suffix == "_backward" else [_X]
+    fn.__signature__ = inspect.Signature(head + [_OUT] + params.signature)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = "fastgrad"
+    out_doc = (
+        "a pair of arrays (y_out, grad_out) to write into"
+        if suffix == "_fwd_grad"
+        else "an array of the result's shape and dtype to write into (may be an input)"
+    )
+    fn.__doc__ = (
+        f"{activation.title}: {KINDS[suffix]}.\n\n"
+        f"Returns {_RETURNS[suffix]}, in the input's shape; float32 stays float32, float64\n"
+        f"stays float64, float16 is computed in float32, bool/int become float64.\n"
+        f"out: {out_doc}.\n\n"
+        f"{inspect.cleandoc(activation.doc)}\n\n"
+        f"Example::\n\n    {_example(activation.name, suffix).replace(chr(10), chr(10) + '    ')}\n"
+    )
+    return fn
+
+
+def build_public_functions(table):
+    """{public name: function} for every activation in the table and every kind."""
+    functions = {}
+    for act in table:
+        for suffix, (fn, params) in {
+            "": _make_unary(act, "forward"),
+            "_grad": _make_unary(act, "grad"),
+            "_backward": _make_backward(act),
+            "_fwd_grad": _make_fwd_grad(act),
+        }.items():
+            functions[act.name + suffix] = _document(fn, act, suffix, params)
+    return functions

@@ -1,0 +1,47 @@
+"""The one jit policy: every compiled function in fastgrad is made by `scalar` or `kernel`.
+
+Each option is a deliberate choice:
+
+- ``cache=True``: kernels compile once per machine and load in milliseconds afterwards.
+  Scalar functions are not cached on their own: they are compiled into (and cached
+  with) the kernels that call them.
+- ``error_model='numpy'``: a division by zero gives inf/NaN as IEEE says instead of a
+  ZeroDivisionError branch, which would stop the loop from vectorising.
+- ``fastmath={'contract'}``: lets LLVM fuse ``a*b + c`` into one FMA (one rounding instead
+  of two: never less accurate). No other fast-math licence is given: 'nnan'/'ninf' would
+  let LLVM delete the NaN and inf handling, 'reassoc' would undo the exact range
+  reductions and the round-to-nearest trick in the elementary functions.
+- ``boundscheck=False``: loops index 0..n-1 of arrays the wrapper has checked.
+- ``nogil=True``: kernels release the GIL, so user threads can run them concurrently.
+- Subnormal results: the elementary functions flush results below the smallest normal
+  number to zero (see ``fastgrad._math``); nothing else flushes, and no FTZ/DAZ mode is set.
+"""
+
+import numba
+
+_COMMON = dict(
+    error_model="numpy",
+    fastmath={"contract"},
+    boundscheck=False,
+)
+
+# Below this many elements a kernel runs on one thread: starting the thread pool
+# (~2 us with the omp layer, ~25 us with workqueue) costs more than it saves there.
+PARALLEL_MIN_SIZE = 1 << 15
+
+
+def scalar(fn):
+    """Compile a scalar function, inlined into every caller.
+
+    ``inline='always'`` inlines at Numba's IR level: LLVM's own inliner gives up on the
+    larger elementary functions (log1p), and a call in the loop body stops vectorisation.
+    """
+    return numba.njit(cache=False, inline="always", **_COMMON)(fn)
+
+
+def kernel(fn, *, parallel, cache=True):
+    """Compile an array kernel; ``parallel=True`` turns its ``prange`` into threads.
+
+    ``cache=False`` is for inspecting the machine code (Numba cannot show cached code).
+    """
+    return numba.njit(cache=cache, nogil=True, parallel=parallel, **_COMMON)(fn)

@@ -1,0 +1,63 @@
+"""THE activation table: the single source of truth.
+
+Kernels, public functions, references, tests, benchmarks and plots all iterate ``TABLE``.
+Adding an activation is one entry here plus its math in ``fastgrad/activations/`` and its
+NumPy version in ``fastgrad/reference.py``; ``tests/test_table.py`` fails if any of those
+is missing.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .activations import logistic, piecewise
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    # (F, elementary) -> (scalar forward, scalar derivative), both (x, a, b) -> y.
+    math: Callable
+    title: str  # as shown in plots, e.g. "ReLU"
+    # keyword parameters -> the kernel slots (a, b), validated; None: no parameters.
+    params: Callable | None = None
+    # x where the derivative jumps: finite-difference checks keep away from them.
+    kinks: tuple = ()
+    plot_range: tuple = (-5.0, 5.0)
+    # (lo, hi) of the dense random test inputs; smooth activations are tested far wider.
+    test_range: tuple = (-30.0, 30.0)
+    extra_test_params: tuple = field(default_factory=tuple)  # keyword sets to test too
+
+    @property
+    def doc(self):
+        return self.math.__doc__
+
+
+TABLE = (
+    Activation("relu", piecewise.relu, "ReLU", kinks=(0.0,)),
+    Activation("sigmoid", logistic.sigmoid, "Sigmoid", plot_range=(-10.0, 10.0)),
+    Activation(
+        "softplus",
+        logistic.softplus,
+        "Softplus",
+        params=logistic.softplus_params,
+        extra_test_params=(
+            {"beta": 2.0},
+            {"beta": 0.5, "threshold": 20.0},
+            {"beta": 1.0, "threshold": 20.0},
+        ),
+    ),
+)
+
+BY_NAME = {act.name: act for act in TABLE}
+
+# The four public functions of every activation: suffix -> what it computes.
+KINDS = {
+    "": "forward, y = f(x)",
+    "_grad": "derivative, dy/dx",
+    "_backward": "backward, grad_out * dy/dx",
+    "_fwd_grad": "forward and derivative in one pass, (y, dy/dx)",
+}
+
+
+def public_names():
+    return [act.name + suffix for act in TABLE for suffix in KINDS]

@@ -1,0 +1,262 @@
+"""Array semantics as NumPy users expect: shapes, strides, dtypes, out=, bad input."""
+
+import re
+
+import numpy as np
+import pytest
+from conftest import cases, public
+
+import fastgrad as fg
+from fastgrad._table import TABLE
+
+ACTS = [pytest.param(a, id=a.name) for a in TABLE]
+
+
+def expected(act, x, suffix=""):
+    """The result computed on a fresh contiguous float64/float32 copy."""
+    return public(act, suffix)(np.ascontiguousarray(x))
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_shapes(act):
+    for shape in [(), (0,), (3, 0), (7,), (2, 3), (2, 3, 4)]:
+        x = np.linspace(-3, 3, int(np.prod(shape))).reshape(shape)
+        for suffix in ("", "_grad"):
+            y = public(act, suffix)(x)
+            assert np.shape(y) == shape
+        assert public(act, "_backward")(np.ones(shape), x).shape == shape
+        y, d = public(act, "_fwd_grad")(x)
+        assert np.shape(y) == np.shape(d) == shape
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_zero_d_gives_a_numpy_scalar_like_ufuncs(act):
+    y = public(act)(np.float32(0.5))
+    assert isinstance(y, np.float32)
+    y = public(act)(0.5)
+    assert isinstance(y, np.float64)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_any_strides(act):
+    base = np.linspace(-4, 4, 240).reshape(12, 20)
+    views = [base[::2, ::3], base[::-1], base.T, np.asfortranarray(base), base[:, 5]]
+    for v in views:
+        for suffix in ("", "_grad"):
+            y = public(act, suffix)(v)
+            assert y.shape == v.shape
+            np.testing.assert_array_equal(y, expected(act, v, suffix))
+        g = np.ones_like(v)
+        np.testing.assert_array_equal(public(act, "_backward")(g, v), expected(act, v, "_grad"))
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_dtype_policy(act):
+    f = public(act)
+    x32 = np.linspace(-3, 3, 11, dtype=np.float32)
+    assert f(x32).dtype == np.float32
+    assert f(x32.astype(np.float64)).dtype == np.float64
+    y16 = f(x32.astype(np.float16))
+    assert y16.dtype == np.float16
+    np.testing.assert_array_equal(
+        y16, f(x32.astype(np.float16).astype(np.float32)).astype(np.float16)
+    )
+    for x in (
+        np.arange(-3, 4),
+        np.arange(-3, 4, dtype=np.int8),
+        np.array([True, False]),
+        np.arange(4, dtype=np.uint16),
+    ):
+        y = f(x)
+        assert y.dtype == np.float64
+        np.testing.assert_array_equal(y, f(x.astype(np.float64)))
+    assert f([1, 2, 3]).dtype == np.float64
+    assert f(x32.astype(">f4")).dtype == np.float32  # non-native byte order
+
+
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.array([1 + 2j]),
+        np.array([object()]),
+        np.array(["a"]),
+        np.array(["2020-01-01"], dtype="datetime64[D]"),
+        np.array([1], dtype=np.longdouble)
+        if np.dtype(np.longdouble).itemsize > 8
+        else np.array([1j]),
+    ],
+    ids=["complex", "object", "str", "datetime", "longdouble"],
+)
+def test_unsupported_dtypes_raise_typeerror_naming_the_dtype(act, bad):
+    with pytest.raises(TypeError, match=re.escape(str(bad.dtype))):
+        public(act)(bad)
+    with pytest.raises(TypeError, match=re.escape(str(bad.dtype))):
+        public(act, "_backward")(np.ones(1), bad)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_out(act):
+    x = np.linspace(-3, 3, 50)
+    out = np.empty_like(x)
+    assert public(act)(x, out=out) is out
+    np.testing.assert_array_equal(out, public(act)(x))
+    y, d = np.empty_like(x), np.empty_like(x)
+    assert public(act, "_fwd_grad")(x, out=(y, d)) == (y, d)
+    np.testing.assert_array_equal(d, public(act, "_grad")(x))
+    # a strided out and a float16 out
+    big = np.zeros(100)
+    public(act)(x, out=big[::2])
+    np.testing.assert_array_equal(big[::2], public(act)(x))
+    assert np.all(big[1::2] == 0)
+    x16 = x.astype(np.float16)
+    out16 = np.empty_like(x16)
+    public(act, "_grad")(x16, out=out16)
+    np.testing.assert_array_equal(out16, public(act, "_grad")(x16))
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_in_place(act):
+    x = np.linspace(-3, 3, 50)
+    for suffix in ("", "_grad"):
+        y = x.copy()
+        assert public(act, suffix)(y, out=y) is y
+        np.testing.assert_array_equal(y, public(act, suffix)(x))
+    g = np.linspace(2, 1, 50)
+    want = public(act, "_backward")(g, x)
+    for target in ("g", "x"):
+        gg, xx = g.copy(), x.copy()
+        out = gg if target == "g" else xx
+        public(act, "_backward")(gg, xx, out=out)
+        np.testing.assert_array_equal(out, want)
+    xx, d = x.copy(), np.empty_like(x)
+    public(act, "_fwd_grad")(xx, out=(xx, d))
+    np.testing.assert_array_equal(xx, public(act)(x))
+    np.testing.assert_array_equal(d, public(act, "_grad")(x))
+    xx, y = x.copy(), np.empty_like(x)
+    public(act, "_fwd_grad")(xx, out=(y, xx))
+    np.testing.assert_array_equal(y, public(act)(x))
+    np.testing.assert_array_equal(xx, public(act, "_grad")(x))
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_partial_overlap_behaves_like_numpy(act):
+    # out is x shifted by one element: NumPy semantics are "as if computed into a temporary"
+    x = np.linspace(-3, 3, 51)
+    buf = x.copy()
+    want = public(act)(buf[1:])
+    public(act)(buf[1:], out=buf[:-1])
+    np.testing.assert_array_equal(buf[:-1], want)
+    buf = x.copy()
+    g = np.ones(50)
+    want = public(act, "_backward")(g, buf[:-1])
+    public(act, "_backward")(g, buf[:-1], out=buf[1:])
+    np.testing.assert_array_equal(buf[1:], want)
+    # same memory through another view object: the one-array kernel, same result
+    buf = x.copy()
+    want = public(act)(x)
+    public(act)(buf, out=buf.view())
+    np.testing.assert_array_equal(buf, want)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_inputs_are_never_modified(act):
+    x = np.linspace(-3, 3, 50)
+    g = np.linspace(1, 2, 50)
+    x0, g0 = x.copy(), g.copy()
+    public(act)(x)
+    public(act, "_grad")(x)
+    public(act, "_backward")(g, x)
+    public(act, "_fwd_grad")(x)
+    public(act, "_backward")(g, x, out=np.empty_like(x))
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(g, g0)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_bad_out_raises_before_writing(act):
+    x = np.linspace(-3, 3, 10)
+    cases_ = [
+        (np.zeros(10, np.float32), TypeError, "dtype"),
+        (np.zeros(11), ValueError, "shape"),
+        (np.zeros((10, 1)), ValueError, "shape"),
+        ([0.0] * 10, TypeError, "ndarray"),
+    ]
+    ro = np.zeros(10)
+    ro.flags.writeable = False
+    cases_.append((ro, ValueError, "read-only"))
+    for out, exc, match in cases_:
+        before = np.array(out, copy=True)
+        with pytest.raises(exc, match=match):
+            public(act)(x, out=out)
+        with pytest.raises(exc, match=match):
+            public(act, "_backward")(x, x, out=out)
+        np.testing.assert_array_equal(np.asarray(out), before)
+    with pytest.raises(TypeError, match="pair"):
+        public(act, "_fwd_grad")(x, out=np.zeros(10))
+    y = np.zeros(10)
+    with pytest.raises(ValueError, match="overlap"):
+        public(act, "_fwd_grad")(x, out=(y, y))
+    d = np.zeros(11)
+    with pytest.raises(ValueError, match="shape"):
+        public(act, "_fwd_grad")(x, out=(y, d))
+    assert np.all(y == 0)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_backward_shapes_and_dtypes(act):
+    x = np.linspace(-3, 3, 10)
+    with pytest.raises(ValueError, match="same shape"):
+        public(act, "_backward")(np.ones(9), x)
+    with pytest.raises(ValueError, match="same shape"):
+        public(act, "_backward")(np.ones((10, 1)), x)
+    r = public(act, "_backward")(np.ones(10, np.float32), x.astype(np.float32))
+    assert r.dtype == np.float32
+    r = public(act, "_backward")(np.ones(10, np.float32), x)
+    assert r.dtype == np.float64
+    r = public(act, "_backward")(np.ones(10, np.float16), x.astype(np.float16))
+    assert r.dtype == np.float16
+
+
+def test_unknown_and_invalid_parameters():
+    x = np.linspace(-1, 1, 5)
+    with pytest.raises(TypeError, match="no parameters"):
+        fg.relu(x, alpha=1.0)
+    with pytest.raises(TypeError, match="beta, threshold"):
+        fg.softplus(x, alpha=1.0)
+    with pytest.raises(ValueError, match="non-zero"):
+        fg.softplus(x, beta=0.0)
+    with pytest.raises(ValueError, match="beta"):
+        fg.softplus(x, beta=np.inf)
+    with pytest.raises(TypeError, match="beta"):
+        fg.softplus(x, beta="2")
+    with pytest.raises(ValueError, match="threshold"):
+        fg.softplus(x, threshold=np.nan)
+
+
+@pytest.mark.parametrize("act, params", cases())
+def test_no_floating_point_warnings_for_any_input(act, params):
+    # pytest turns warnings into errors (pyproject); errstate makes NumPy raise as well.
+    from conftest import special_values
+
+    for dtype in (np.float16, np.float32, np.float64):
+        x = special_values(dtype)
+        with np.errstate(all="raise"):
+            public(act)(x, **params)
+            public(act, "_grad")(x, **params)
+            public(act, "_backward")(x, x, **params)
+            public(act, "_fwd_grad")(x, **params)
+
+
+def test_threads():
+    n = fg.get_num_threads()
+    assert n >= 1
+    fg.set_num_threads(1)
+    try:
+        assert fg.get_num_threads() == 1
+    finally:
+        fg.set_num_threads(n)
+    with pytest.raises(ValueError):
+        fg.set_num_threads(0)
+    with pytest.raises(TypeError):
+        fg.set_num_threads(1.5)

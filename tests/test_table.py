@@ -1,0 +1,67 @@
+"""The table is the single source of truth: everything else must match it."""
+
+import inspect
+
+import numpy as np
+import oracle
+import pytest
+
+import fastgrad as fg
+from fastgrad._table import KINDS, TABLE, public_names
+
+
+def test_names_are_unique():
+    names = [act.name for act in TABLE]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
+def test_every_activation_has_its_four_public_functions(act):
+    for suffix in KINDS:
+        fn = getattr(fg, act.name + suffix)
+        assert callable(fn)
+        assert fn.__name__ == act.name + suffix
+        assert act.name + suffix in fg.__all__
+
+
+@pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
+def test_every_activation_has_a_reference_and_an_oracle(act):
+    for suffix in KINDS:
+        assert callable(getattr(fg.reference, act.name + suffix))
+    assert act.name in oracle.ORACLES
+
+
+def test_nothing_public_outside_the_table():
+    utilities = {"TABLE", "get_num_threads", "set_num_threads", "reference"}
+    assert set(fg.__all__) == set(public_names()) | utilities
+    assert set(oracle.ORACLES) == {act.name for act in TABLE}
+
+
+@pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
+def test_docstrings_state_the_math(act):
+    for suffix in KINDS:
+        doc = getattr(fg, act.name + suffix).__doc__
+        for word in ("Formula:", "Computed:", "Derivative:", "Example"):
+            assert word in doc, (act.name + suffix, word)
+
+
+@pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
+def test_signatures_show_the_parameters(act):
+    sig = inspect.signature(getattr(fg, act.name))
+    expected = ["x", "out"]
+    if act.params is not None:
+        expected += list(inspect.signature(act.params).parameters)
+    assert list(sig.parameters) == expected
+    assert list(inspect.signature(getattr(fg, act.name + "_backward")).parameters)[:2] == [
+        "grad_out",
+        "x",
+    ]
+
+
+@pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
+def test_math_builds_a_scalar_pair_per_dtype(act):
+    from fastgrad._math import elementary
+
+    for dtype in (np.float32, np.float64):
+        forward, derivative = act.math(dtype, elementary(dtype))
+        assert callable(forward) and callable(derivative)
