@@ -1,0 +1,53 @@
+"""fastgrad against the NumPy reference: every activation in the table x kind x dtype x n.
+
+Each benchmark group holds the implementations of one piece of work, so a group's table
+compares them directly. Kernels compile in the warm-up call, outside the timing.
+Implementations:
+- numpy: ``fastgrad.reference``, the plain NumPy version (allocates its result);
+- fastgrad: the allocating call, ``fg.sigmoid(x)``;
+- fastgrad_out: the ``out=`` call into preallocated arrays.
+"""
+
+import numpy as np
+import pytest
+from conftest import DTYPES, SIZES, inputs
+
+import fastgrad as fg
+from fastgrad._table import KINDS, TABLE
+
+IMPLS = ("numpy", "fastgrad", "fastgrad_out")
+
+
+def make_call(impl, act, suffix, x, g):
+    """A zero-argument callable doing the work with ``impl``."""
+    if impl == "numpy":
+        fn = getattr(fg.reference, act.name + suffix)
+    else:
+        fn = getattr(fg, act.name + suffix)
+    args = (g, x) if suffix == "_backward" else (x,)
+    if impl != "fastgrad_out":
+        return lambda: fn(*args)
+    out = (np.empty_like(x), np.empty_like(x)) if suffix == "_fwd_grad" else np.empty_like(x)
+    return lambda: fn(*args, out=out)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("n", SIZES, ids=lambda n: f"n={n:.0e}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("suffix", list(KINDS), ids=lambda s: s.strip("_") or "forward")
+@pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
+def test_activation(benchmark, act, suffix, dtype, n, impl):
+    x, g = inputs(dtype, n)
+    call = make_call(impl, act, suffix, x, g)
+    call()  # warm-up: compiles (or loads from the cache) outside the timing
+    kind = suffix.strip("_") or "forward"
+    benchmark.group = f"{act.name} {kind} {np.dtype(dtype).name} n={n:.0e}"
+    benchmark.extra_info.update(
+        activation=act.name,
+        kind=kind,
+        dtype=np.dtype(dtype).name,
+        n=n,
+        impl=impl,
+        threads=fg.get_num_threads(),
+    )
+    benchmark(call)
