@@ -5,9 +5,12 @@ functions bound to ``_f``/``_df``, for one dtype, serial or ``prange``-parallel 
 template: ``parallel=False`` runs ``prange`` as ``range``). Kernels take C-contiguous 1-D
 arrays only (the wrapper flattens), since 'A'-layout loops run ~4x slower.
 
-The ``*_into_*`` templates write back into an input array: when the output *is* an input,
-a two-array loop fails LLVM's runtime alias check and runs scalar, a one-array loop
-does not.
+Outputs may alias inputs, and the kernels sort that out themselves (a pointer compare
+costs nanoseconds, ``np.may_share_memory`` half a microsecond): when the output *is* an
+input they run a loop that reads and writes the output only (a two-array loop would fail
+LLVM's runtime alias check and run scalar, ~4x slower); when it partly overlaps one, they
+copy that input first, so the result is as if computed into a temporary (NumPy's rule).
+Parameters arrive as Python floats and are cast to the kernel's dtype inside (``_cast``).
 
 Kernels are created lazily on first use and cached on disk (``cache=True``). Numba's cache
 only notices edits to this file, so each kernel's name carries a digest of the math
@@ -24,60 +27,75 @@ from numba import prange
 from . import _jit
 from ._math import elementary
 
+# How an input and the output (same size, both C-contiguous) share memory.
+_DISJOINT, _SAME, _PARTIAL = 0, 1, 2
+
+
+@_jit.scalar
+def _overlap(a, b):
+    start_a, start_b = a.ctypes.data, b.ctypes.data
+    if start_a == start_b:
+        return _SAME
+    if start_a < start_b + b.size * b.itemsize and start_b < start_a + a.size * a.itemsize:
+        return _PARTIAL
+    return _DISJOINT
+
 
 def _map(x, out, a, b):
-    for i in prange(x.size):
-        out[i] = _f(x[i], a, b)  # noqa: F821 (bound per kernel)
-
-
-def _map_into_x(x, a, b):
-    for i in prange(x.size):
-        x[i] = _f(x[i], a, b)  # noqa: F821
+    a, b = _cast(a), _cast(b)  # noqa: F821 (bound per kernel: the parameters' dtype)
+    relation = _overlap(x, out)
+    if relation == _PARTIAL:
+        x = x.copy()
+    if relation == _SAME:
+        for i in prange(out.size):
+            out[i] = _f(out[i], a, b)  # noqa: F821 (bound per kernel)
+    else:
+        for i in prange(out.size):
+            out[i] = _f(x[i], a, b)  # noqa: F821
 
 
 def _scaled(g, x, out, a, b):
-    for i in prange(x.size):
-        out[i] = g[i] * _df(x[i], a, b)  # noqa: F821
-
-
-def _scaled_into_g(g, x, a, b):
-    for i in prange(x.size):
-        g[i] = g[i] * _df(x[i], a, b)  # noqa: F821
-
-
-def _scaled_into_x(g, x, a, b):
-    for i in prange(x.size):
-        x[i] = g[i] * _df(x[i], a, b)  # noqa: F821
+    a, b = _cast(a), _cast(b)  # noqa: F821
+    with_g, with_x = _overlap(g, out), _overlap(x, out)
+    if with_g == _PARTIAL:
+        g = g.copy()
+    if with_x == _PARTIAL:
+        x = x.copy()
+    if with_g == _SAME:
+        for i in prange(out.size):
+            out[i] = out[i] * _df(x[i], a, b)  # noqa: F821
+    elif with_x == _SAME:
+        for i in prange(out.size):
+            out[i] = g[i] * _df(out[i], a, b)  # noqa: F821
+    else:
+        for i in prange(out.size):
+            out[i] = g[i] * _df(x[i], a, b)  # noqa: F821
 
 
 def _pair(x, y, d, a, b):
-    for i in prange(x.size):
-        xi = x[i]
-        y[i] = _f(xi, a, b)  # noqa: F821
-        d[i] = _df(xi, a, b)  # noqa: F821
-
-
-def _pair_into_x(x, d, a, b):
-    for i in prange(x.size):
-        xi = x[i]
-        x[i] = _f(xi, a, b)  # noqa: F821
-        d[i] = _df(xi, a, b)  # noqa: F821
+    a, b = _cast(a), _cast(b)  # noqa: F821
+    with_y, with_d = _overlap(x, y), _overlap(x, d)
+    if with_y == _PARTIAL or with_d != _DISJOINT:
+        x = x.copy()
+        with_y = _DISJOINT
+    if with_y == _SAME:
+        for i in prange(y.size):
+            xi = y[i]
+            y[i] = _f(xi, a, b)  # noqa: F821
+            d[i] = _df(xi, a, b)  # noqa: F821
+    else:
+        for i in prange(y.size):
+            xi = x[i]
+            y[i] = _f(xi, a, b)  # noqa: F821
+            d[i] = _df(xi, a, b)  # noqa: F821
 
 
 # kernel name -> (template, {template global: which scalar of the pair})
-_FWD = {"_f": 0}
-_DER = {"_f": 1}
-_BOTH = {"_f": 0, "_df": 1}
 _KERNELS = {
-    "forward": (_map, _FWD),
-    "forward_into_x": (_map_into_x, _FWD),
-    "grad": (_map, _DER),
-    "grad_into_x": (_map_into_x, _DER),
+    "forward": (_map, {"_f": 0}),
+    "grad": (_map, {"_f": 1}),
     "backward": (_scaled, {"_df": 1}),
-    "backward_into_g": (_scaled_into_g, {"_df": 1}),
-    "backward_into_x": (_scaled_into_x, {"_df": 1}),
-    "fwd_grad": (_pair, _BOTH),
-    "fwd_grad_into_x": (_pair_into_x, _BOTH),
+    "fwd_grad": (_pair, {"_f": 0, "_df": 1}),
 }
 KERNEL_NAMES = tuple(_KERNELS)
 
@@ -99,6 +117,10 @@ def math_digest():
     return _digest
 
 
+_CASTS = {
+    np.dtype(np.float32): _jit.scalar(lambda v: np.float32(v)),
+    np.dtype(np.float64): _jit.scalar(lambda v: np.float64(v)),
+}
 _SETS = {}
 
 
@@ -148,7 +170,16 @@ class KernelSet:
                 math_digest(),
             )
         )
-        namespace = {"__name__": __name__, "prange": prange, **bound}
+        namespace = {
+            "__name__": __name__,
+            "prange": prange,
+            "_cast": _CASTS[self.dtype],
+            "_overlap": _overlap,
+            "_DISJOINT": _DISJOINT,
+            "_SAME": _SAME,
+            "_PARTIAL": _PARTIAL,
+            **bound,
+        }
         fn = types.FunctionType(template.__code__, namespace, qualname)
         fn.__qualname__ = qualname
         return _jit.kernel(fn, parallel=parallel, cache=self.cache)
