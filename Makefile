@@ -23,7 +23,12 @@ bench: $(STAMP)
 	mkdir -p bench/results
 	$(PY) -m pytest -q bench --benchmark-only --benchmark-json=$(BENCH_JSON) \
 		--benchmark-max-time=0.5 --benchmark-sort=name
+	$(PY) bench/report.py $(BENCH_JSON) > bench/results/summary.md
 	$(MAKE) plots
+
+# Maximum error in ulps of every kernel against the mpmath oracle.
+accuracy: $(STAMP)
+	$(PY) tests/accuracy_report.py
 
 plots: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m fastgrad.plotting --bench $(BENCH_JSON) --out plots

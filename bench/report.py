@@ -1,0 +1,44 @@
+"""Print the benchmark's key figures as a Markdown table (medians, one run).
+
+python bench/report.py bench/results/latest.json
+"""
+
+import sys
+
+from fastgrad._table import TABLE
+from fastgrad.plotting import load_medians
+
+KINDS = ("forward", "grad", "backward", "fwd_grad")
+
+
+def _time(seconds):
+    return f"{seconds * 1e6:.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
+def markdown(medians):
+    sizes = sorted({k[3] for k in medians})
+    lines = [
+        "| activation | kind | dtype | n | numpy reference | fastgrad | fastgrad out= "
+        "| speed-up | speed-up out= |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for act in TABLE:
+        for kind in KINDS:
+            for dtype in ("float32", "float64"):
+                for n in sizes:
+                    key = (act.name, kind, dtype, n)
+                    try:
+                        ref, fast, out = (
+                            medians[key + (i,)] for i in ("numpy", "fastgrad", "fastgrad_out")
+                        )
+                    except KeyError:
+                        continue
+                    lines.append(
+                        f"| {act.name} | {kind} | {dtype} | {n:.0e} | {_time(ref)} | "
+                        f"{_time(fast)} | {_time(out)} | {ref / fast:.1f}x | {ref / out:.1f}x |"
+                    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(load_medians(sys.argv[1])))
