@@ -47,11 +47,6 @@ def _coerce(x, fn, what):
     return np.asarray(x, dtype=_COMPUTE_DTYPE[result], order="C"), result
 
 
-def _is_fast(x):
-    """A C-contiguous float32/float64 ndarray: used as it is."""
-    return type(x) is np.ndarray and (x.dtype is _F32 or x.dtype is _F64) and x.flags.c_contiguous
-
-
 def _coerce_pair(grad_out, x, fn):
     g, g_result = _coerce(grad_out, fn, "grad_out")
     x, x_result = _coerce(x, fn, "x")
@@ -137,29 +132,25 @@ class _Params:
         return self.to_slots(**params)
 
 
-def _kernel_picker(activation, name):
-    """(dtype, n) -> the compiled kernel: the dtype's set, serial or parallel by size."""
+def _kernel_slots(activation, name):
+    """({dtype: [serial, parallel]} filled on first use, build(dtype, parallel))."""
     sets = {dt: kernel_set(activation, dt) for dt in (_F32, _F64)}
     slots = {dt: ks.compiled[name] for dt, ks in sets.items()}
-    threshold = _jit.PARALLEL_MIN_SIZE
 
-    def pick(dtype, n):
-        parallel = n >= threshold and _threads.current > 1
-        return slots[dtype][parallel] or sets[dtype].get(name, parallel)
+    def build(dtype, parallel):
+        return sets[dtype].get(name, parallel)
 
-    return pick
+    return slots, build
 
 
 # ---------------------------------------------------------------------------- wrappers
-# Hot paths use few calls: at n = 1e3 the kernel itself runs in well under a microsecond.
+# The common case (C-contiguous float32/float64, no out=) is written inline: at n = 1e3 the
+# kernel itself runs in well under a microsecond, and each Python call costs ~0.1 us.
+_PARALLEL_MIN_SIZE = _jit.PARALLEL_MIN_SIZE
 
 
-def _into_one_output(kernel, inputs, like, result, out, a, b, fn_name):
-    """Run a one-output kernel on flat ``inputs`` into a new array, or ``out``."""
-    if out is None:
-        res = np.empty_like(like)
-        kernel(*inputs, _flat(res), a, b)
-        return res if res.dtype is result and res.ndim else _finish(res, result)
+def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
+    """Run a one-output kernel on flat ``inputs`` into ``out``."""
     if _direct_out(out, like):
         kernel(*inputs, _flat(out), a, b)
         return out
@@ -173,56 +164,74 @@ def _into_one_output(kernel, inputs, like, result, out, a, b, fn_name):
 def _make_unary(activation, kernel_name):
     """f(x) or f_grad(x): one input, one output."""
     fn_name = activation.name + ("" if kernel_name == "forward" else "_grad")
-    kernels = _kernel_picker(activation, kernel_name)
+    slots, build = _kernel_slots(activation, kernel_name)
     params = _Params(activation, fn_name)
     default = params.default
 
     def unary(x, *, out=None, **kw):
-        if _is_fast(x):
+        if type(x) is np.ndarray and (x.dtype is _F32 or x.dtype is _F64) and x.flags.c_contiguous:
             arr, result = x, x.dtype
         else:
             arr, result = _coerce(x, fn_name, "x")
         a, b = params.slots(kw) if kw else default
-        kernel = kernels(arr.dtype, arr.size)
-        return _into_one_output(kernel, (_flat(arr),), arr, result, out, a, b, fn_name)
+        parallel = arr.size >= _PARALLEL_MIN_SIZE and _threads.current > 1
+        kernel = slots[arr.dtype][parallel] or build(arr.dtype, parallel)
+        flat = arr if arr.ndim == 1 else arr.reshape(-1)
+        if out is not None:
+            return _into_out(kernel, (flat,), arr, result, out, a, b, fn_name)
+        res = np.empty_like(arr)
+        kernel(flat, res if res.ndim == 1 else res.reshape(-1), a, b)
+        return res if res.dtype is result and res.ndim else _finish(res, result)
 
     return unary, params
 
 
 def _make_backward(activation):
     fn_name = activation.name + "_backward"
-    kernels = _kernel_picker(activation, "backward")
+    slots, build = _kernel_slots(activation, "backward")
     params = _Params(activation, fn_name)
     default = params.default
 
     def backward(grad_out, x, *, out=None, **kw):
-        if _is_fast(x) and _is_fast(grad_out) and grad_out.dtype is x.dtype:
-            if grad_out.shape != x.shape:
-                _coerce_pair(grad_out, x, fn_name)  # raises the shape error
+        if (
+            type(x) is np.ndarray
+            and type(grad_out) is np.ndarray
+            and (x.dtype is _F32 or x.dtype is _F64)
+            and grad_out.dtype is x.dtype
+            and grad_out.shape == x.shape
+            and x.flags.c_contiguous
+            and grad_out.flags.c_contiguous
+        ):
             g, arr, result = grad_out, x, x.dtype
         else:
             g, arr, result = _coerce_pair(grad_out, x, fn_name)
         a, b = params.slots(kw) if kw else default
-        kernel = kernels(arr.dtype, arr.size)
-        inputs = (_flat(g), _flat(arr))
-        return _into_one_output(kernel, inputs, arr, result, out, a, b, fn_name)
+        parallel = arr.size >= _PARALLEL_MIN_SIZE and _threads.current > 1
+        kernel = slots[arr.dtype][parallel] or build(arr.dtype, parallel)
+        inputs = (g, arr) if arr.ndim == 1 else (g.reshape(-1), arr.reshape(-1))
+        if out is not None:
+            return _into_out(kernel, inputs, arr, result, out, a, b, fn_name)
+        res = np.empty_like(arr)
+        kernel(*inputs, res if res.ndim == 1 else res.reshape(-1), a, b)
+        return res if res.dtype is result and res.ndim else _finish(res, result)
 
     return backward, params
 
 
 def _make_fwd_grad(activation):
     fn_name = activation.name + "_fwd_grad"
-    kernels = _kernel_picker(activation, "fwd_grad")
+    slots, build = _kernel_slots(activation, "fwd_grad")
     params = _Params(activation, fn_name)
     default = params.default
 
     def fwd_grad(x, *, out=None, **kw):
-        if _is_fast(x):
+        if type(x) is np.ndarray and (x.dtype is _F32 or x.dtype is _F64) and x.flags.c_contiguous:
             arr, result = x, x.dtype
         else:
             arr, result = _coerce(x, fn_name, "x")
         a, b = params.slots(kw) if kw else default
-        kernel = kernels(arr.dtype, arr.size)
+        parallel = arr.size >= _PARALLEL_MIN_SIZE and _threads.current > 1
+        kernel = slots[arr.dtype][parallel] or build(arr.dtype, parallel)
         if out is None:
             y, d = np.empty_like(arr), np.empty_like(arr)
             kernel(_flat(arr), _flat(y), _flat(d), a, b)

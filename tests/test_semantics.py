@@ -160,6 +160,19 @@ def test_partial_overlap_behaves_like_numpy(act):
 
 
 @pytest.mark.parametrize("act", ACTS)
+def test_read_only_and_broadcast_inputs(act):
+    x = np.linspace(-3, 3, 10)
+    ro = x.copy()
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(public(act)(ro), public(act)(x))
+    np.testing.assert_array_equal(public(act, "_backward")(ro, ro), public(act, "_backward")(x, x))
+    b = np.broadcast_to(np.float32(2.0), (4, 3))
+    np.testing.assert_array_equal(
+        public(act, "_grad")(b), public(act, "_grad")(np.full((4, 3), 2.0, np.float32))
+    )
+
+
+@pytest.mark.parametrize("act", ACTS)
 def test_inputs_are_never_modified(act):
     x = np.linspace(-3, 3, 50)
     g = np.linspace(1, 2, 50)
