@@ -55,11 +55,20 @@ def test_serial_and_parallel_kernels_agree_bitwise_whatever_the_aliasing(act, dt
                     np.testing.assert_array_equal(got, want, err_msg=f"{name} {alias} {parallel}")
 
 
+def _has_avx2():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "avx2" in f.read()
+    except OSError:
+        return False
+
+
 def _packed_vector_ops(asm, dtype):
     suffix = "ps" if dtype == np.float32 else "pd"
     return re.findall(rf"\bv\w+{suffix}\s+[^\n]*%[yz]mm", asm)
 
 
+@pytest.mark.skipif(not _has_avx2(), reason="looks for ymm/zmm registers (AVX2 or AVX-512)")
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("act", ACTS)
 def test_every_kernel_loop_is_vectorised(act, dtype):
