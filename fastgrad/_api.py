@@ -11,6 +11,7 @@ float64; anything else (complex, object, strings, datetimes) is a TypeError.
 """
 
 import inspect
+import math
 
 import numpy as np
 
@@ -20,6 +21,8 @@ from ._table import KINDS
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 _COMPUTE_DTYPE = {_F16: _F32, _F32: _F32, _F64: _F64}
+_F32_MAX = float(np.finfo(np.float32).max)
+_F32_SMALLEST = float(np.finfo(np.float32).smallest_subnormal)
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -119,7 +122,8 @@ class _Params:
                 for p in inspect.signature(self.to_slots).parameters.values()
             ]
 
-    def slots(self, params):
+    def slots(self, params, compute):
+        """Validated slots for keyword ``params``, representable in the ``compute`` dtype."""
         if self.to_slots is None:
             raise TypeError(f"{self.fn}() takes no parameters, got {', '.join(params)}")
         names = [p.name for p in self.signature]
@@ -129,7 +133,18 @@ class _Params:
                 f"{self.fn}() got unexpected parameter(s) {', '.join(unknown)}; "
                 f"its parameters are {', '.join(names)}"
             )
-        return self.to_slots(**params)
+        slots = self.to_slots(**params)
+        if compute is _F32:
+            for value in slots:
+                magnitude = abs(value)
+                if math.isfinite(value) and (
+                    magnitude > _F32_MAX or 0 < magnitude < _F32_SMALLEST / 2
+                ):
+                    raise ValueError(
+                        f"{self.fn}: the parameter value {value!r} is not representable in "
+                        "float32, the dtype this call computes in"
+                    )
+        return slots
 
 
 def _kernel_slots(activation, name):
@@ -173,7 +188,7 @@ def _make_unary(activation, kernel_name):
             arr, result = x, x.dtype
         else:
             arr, result = _coerce(x, fn_name, "x")
-        a, b = params.slots(kw) if kw else default
+        a, b = params.slots(kw, arr.dtype) if kw else default
         parallel = arr.size >= _PARALLEL_MIN_SIZE and _threads.current > 1
         kernel = slots[arr.dtype][parallel] or build(arr.dtype, parallel)
         flat = arr if arr.ndim == 1 else arr.reshape(-1)
@@ -205,7 +220,7 @@ def _make_backward(activation):
             g, arr, result = grad_out, x, x.dtype
         else:
             g, arr, result = _coerce_pair(grad_out, x, fn_name)
-        a, b = params.slots(kw) if kw else default
+        a, b = params.slots(kw, arr.dtype) if kw else default
         parallel = arr.size >= _PARALLEL_MIN_SIZE and _threads.current > 1
         kernel = slots[arr.dtype][parallel] or build(arr.dtype, parallel)
         inputs = (g, arr) if arr.ndim == 1 else (g.reshape(-1), arr.reshape(-1))
@@ -229,7 +244,7 @@ def _make_fwd_grad(activation):
             arr, result = x, x.dtype
         else:
             arr, result = _coerce(x, fn_name, "x")
-        a, b = params.slots(kw) if kw else default
+        a, b = params.slots(kw, arr.dtype) if kw else default
         parallel = arr.size >= _PARALLEL_MIN_SIZE and _threads.current > 1
         kernel = slots[arr.dtype][parallel] or build(arr.dtype, parallel)
         if out is None:

@@ -23,8 +23,6 @@ class Activation:
     # x where the derivative jumps: finite-difference checks keep away from them.
     kinks: tuple = ()
     plot_range: tuple = (-5.0, 5.0)
-    # (lo, hi) of the dense random test inputs; smooth activations are tested far wider.
-    test_range: tuple = (-30.0, 30.0)
     extra_test_params: tuple = field(default_factory=tuple)  # keyword sets to test too
 
     @property

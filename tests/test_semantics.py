@@ -245,6 +245,11 @@ def test_unknown_and_invalid_parameters():
         fg.softplus(x, beta="2")
     with pytest.raises(ValueError, match="threshold"):
         fg.softplus(x, threshold=np.nan)
+    x32 = x.astype(np.float32)
+    for bad in (dict(beta=1e39), dict(beta=1e-50), dict(threshold=-1e39)):
+        with pytest.raises(ValueError, match="not representable in float32"):
+            fg.softplus(x32, **bad)
+        fg.softplus(x, **bad)  # fine in float64
 
 
 @pytest.mark.parametrize("act, params", cases())
