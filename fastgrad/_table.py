@@ -22,7 +22,7 @@ class Activation:
     params: Callable | None = None
     # x where the derivative jumps: finite-difference checks keep away from them.
     kinks: tuple = ()
-    plot_range: tuple = (-5.0, 5.0)
+    plot_range: tuple = (-10.0, 10.0)  # the seed article's x range
     extra_test_params: tuple = field(default_factory=tuple)  # keyword sets to test too
 
     @property
@@ -32,7 +32,7 @@ class Activation:
 
 TABLE = (
     Activation("relu", piecewise.relu, "ReLU", kinks=(0.0,)),
-    Activation("sigmoid", logistic.sigmoid, "Sigmoid", plot_range=(-10.0, 10.0)),
+    Activation("sigmoid", logistic.sigmoid, "Sigmoid"),
     Activation(
         "softplus",
         logistic.softplus,

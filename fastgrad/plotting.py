@@ -41,12 +41,21 @@ def activation_figures(act, out_dir):
     dydx = np.insert(dydx, jumps, np.nan)
     dydx[np.isin(x_grad, kinks)] = np.nan
     paths = []
-    for xs, values, suffix, title, ylabel, color in (
-        (x, y, "", f"{act.title} Activation Function", f"{act.title}(x)", "tab:blue"),
-        (x_grad, dydx, "_grad", f"Gradient of {act.title}", f"d {act.title}(x) / dx", "tab:red"),
+    # Titles, labels and legends follow the seed article's figures.
+    for xs, values, suffix, title, ylabel, label, color in (
+        (x, y, "", f"{act.title} Activation Function", "Output", act.title, "tab:blue"),
+        (
+            x_grad,
+            dydx,
+            "_grad",
+            f"Gradient of {act.title}",
+            "Gradient",
+            f"{act.title} Gradient",
+            "tab:red",
+        ),
     ):
         fig, ax = plt.subplots(figsize=(6, 4))
-        ax.plot(xs, values, color=color, linewidth=2)
+        ax.plot(xs, values, color=color, linewidth=2, label=label)
         if suffix and kinks.size:
             ax.plot(
                 kinks,
@@ -55,13 +64,13 @@ def activation_figures(act, out_dir):
                 color=color,
                 label="value at the kink",
             )
-            ax.legend(loc="best")
         ax.set_title(title)
-        ax.set_xlabel("x")
+        ax.set_xlabel("Input")
         ax.set_ylabel(ylabel)
         ax.axhline(0, color="0.6", linewidth=0.8)
         ax.axvline(0, color="0.6", linewidth=0.8)
         ax.grid(True, alpha=0.3)
+        ax.legend(loc="best")
         fig.tight_layout()
         path = pathlib.Path(out_dir) / f"{act.name}{suffix}.png"
         fig.savefig(path, dpi=110)
