@@ -5,10 +5,8 @@ python bench/report.py bench/results/latest.json
 
 import sys
 
-from fastgrad._table import TABLE
+from fastgrad._table import KIND_NAMES, TABLE
 from fastgrad.plotting import load_medians
-
-KINDS = ("forward", "grad", "backward", "fwd_grad")
 
 
 def _time(seconds):
@@ -23,7 +21,7 @@ def markdown(medians):
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for act in TABLE:
-        for kind in KINDS:
+        for kind in KIND_NAMES.values():
             for dtype in ("float32", "float64"):
                 for n in sizes:
                     key = (act.name, kind, dtype, n)

@@ -17,7 +17,7 @@ from conftest import DTYPES, SIZES, inputs
 
 import fastgrad as fg
 from fastgrad._jit import PARALLEL_MIN_SIZE
-from fastgrad._table import KINDS, TABLE
+from fastgrad._table import KIND_NAMES, TABLE
 
 IMPLS = ("numpy", "fastgrad", "fastgrad_out", "fastgrad_1thread")
 SIZE_IMPLS = [
@@ -43,12 +43,12 @@ def make_call(impl, act, suffix, x, g):
 
 @pytest.mark.parametrize("n, impl", SIZE_IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("suffix", list(KINDS), ids=lambda s: s.strip("_") or "forward")
+@pytest.mark.parametrize("suffix", list(KIND_NAMES), ids=KIND_NAMES.get)
 @pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
 def test_activation(benchmark, act, suffix, dtype, n, impl):
     x, g = inputs(dtype, n)
     call = make_call(impl, act, suffix, x, g)
-    kind = suffix.strip("_") or "forward"
+    kind = KIND_NAMES[suffix]
     benchmark.group = f"{act.name} {kind} {np.dtype(dtype).name} n={n:.0e}"
     threads = fg.get_num_threads()
     if impl == "fastgrad_1thread":

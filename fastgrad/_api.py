@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _jit, _threads
 from ._kernels import kernel_set
-from ._table import KINDS
+from ._table import KIND_NAMES, KINDS
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 _COMPUTE_DTYPE = {_F16: _F32, _F32: _F32, _F64: _F64}
@@ -109,9 +109,8 @@ def _store(out, res):
 class _Params:
     """Turns keyword parameters into the kernel slots (a, b), as Python floats."""
 
-    def __init__(self, activation, fn):
+    def __init__(self, activation):
         self.to_slots = activation.params
-        self.fn = fn
         if self.to_slots is None:
             self.default = (0.0, 0.0)
             self.signature = []
@@ -121,17 +120,17 @@ class _Params:
                 inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
                 for p in inspect.signature(self.to_slots).parameters.values()
             ]
+        self.names = [p.name for p in self.signature]
 
-    def slots(self, params, compute):
+    def slots(self, params, compute, fn):
         """Validated slots for keyword ``params``, representable in the ``compute`` dtype."""
         if self.to_slots is None:
-            raise TypeError(f"{self.fn}() takes no parameters, got {', '.join(params)}")
-        names = [p.name for p in self.signature]
-        unknown = [k for k in params if k not in names]
+            raise TypeError(f"{fn}() takes no parameters, got {', '.join(params)}")
+        unknown = [k for k in params if k not in self.names]
         if unknown:
             raise TypeError(
-                f"{self.fn}() got unexpected parameter(s) {', '.join(unknown)}; "
-                f"its parameters are {', '.join(names)}"
+                f"{fn}() got unexpected parameter(s) {', '.join(unknown)}; "
+                f"its parameters are {', '.join(self.names)}"
             )
         slots = self.to_slots(**params)
         if compute is _F32:
@@ -141,27 +140,41 @@ class _Params:
                     magnitude > _F32_MAX or 0 < magnitude < _F32_SMALLEST / 2
                 ):
                     raise ValueError(
-                        f"{self.fn}: the parameter value {value!r} is not representable in "
+                        f"{fn}: the parameter value {value!r} is not representable in "
                         "float32, the dtype this call computes in"
                     )
         return slots
 
 
-def _kernel_slots(activation, name):
-    """({dtype: [serial, parallel]} filled on first use, build(dtype, parallel))."""
-    sets = {dt: kernel_set(activation, dt) for dt in (_F32, _F64)}
-    slots = {dt: ks.compiled[name] for dt, ks in sets.items()}
-
-    def build(dtype, parallel):
-        return sets[dtype].get(name, parallel)
-
-    return slots, build
-
-
 # ---------------------------------------------------------------------------- wrappers
-# The common case (C-contiguous float32/float64, no out=) is written inline: at n = 1e3 the
-# kernel itself runs in well under a microsecond, and each Python call costs ~0.1 us.
-_PARALLEL_MIN_SIZE = _jit.PARALLEL_MIN_SIZE
+# Each call is: the input as a C-contiguous compute-dtype array (``_as_array``), the kernel
+# and its slots (``pick``), then the kernel into a new array or ``out``. At n = 1e3 the
+# kernel runs in well under a microsecond, so the common path makes few Python calls.
+
+
+def _as_array(x, fn):
+    """(C-contiguous float32/float64 array, result dtype): ``x`` itself when it is one."""
+    if type(x) is np.ndarray and (x.dtype is _F32 or x.dtype is _F64) and x.flags.c_contiguous:
+        return x, x.dtype
+    return _coerce(x, fn, "x")
+
+
+def _kernel_picker(activation, kind, params, fn):
+    """pick(arr, kw) -> (kernel, a, b): the kernel of ``kind`` for arr's dtype, serial or
+    parallel by size (compiled on first use), and the slots for the keyword parameters."""
+    sets = {dt: kernel_set(activation, dt) for dt in (_F32, _F64)}
+    compiled = {dt: ks.compiled[kind] for dt, ks in sets.items()}
+    default = params.default
+    threshold = _jit.PARALLEL_MIN_SIZE
+
+    def pick(arr, kw):
+        dtype = arr.dtype
+        parallel = arr.size >= threshold and _threads.current > 1
+        kernel = compiled[dtype][parallel] or sets[dtype].get(kind, parallel)
+        a, b = params.slots(kw, dtype, fn) if kw else default
+        return kernel, a, b
+
+    return pick
 
 
 def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
@@ -176,21 +189,14 @@ def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
     return out
 
 
-def _make_unary(activation, kernel_name):
+def _make_unary(activation, suffix, params):
     """f(x) or f_grad(x): one input, one output."""
-    fn_name = activation.name + ("" if kernel_name == "forward" else "_grad")
-    slots, build = _kernel_slots(activation, kernel_name)
-    params = _Params(activation, fn_name)
-    default = params.default
+    fn_name = activation.name + suffix
+    pick = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
 
     def unary(x, *, out=None, **kw):
-        if type(x) is np.ndarray and (x.dtype is _F32 or x.dtype is _F64) and x.flags.c_contiguous:
-            arr, result = x, x.dtype
-        else:
-            arr, result = _coerce(x, fn_name, "x")
-        a, b = params.slots(kw, arr.dtype) if kw else default
-        parallel = arr.size >= _PARALLEL_MIN_SIZE and _threads.current > 1
-        kernel = slots[arr.dtype][parallel] or build(arr.dtype, parallel)
+        arr, result = _as_array(x, fn_name)
+        kernel, a, b = pick(arr, kw)
         flat = arr if arr.ndim == 1 else arr.reshape(-1)
         if out is not None:
             return _into_out(kernel, (flat,), arr, result, out, a, b, fn_name)
@@ -198,14 +204,12 @@ def _make_unary(activation, kernel_name):
         kernel(flat, res if res.ndim == 1 else res.reshape(-1), a, b)
         return res if res.dtype is result and res.ndim else _finish(res, result)
 
-    return unary, params
+    return unary
 
 
-def _make_backward(activation):
-    fn_name = activation.name + "_backward"
-    slots, build = _kernel_slots(activation, "backward")
-    params = _Params(activation, fn_name)
-    default = params.default
+def _make_backward(activation, suffix, params):
+    fn_name = activation.name + suffix
+    pick = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
 
     def backward(grad_out, x, *, out=None, **kw):
         if (
@@ -220,9 +224,7 @@ def _make_backward(activation):
             g, arr, result = grad_out, x, x.dtype
         else:
             g, arr, result = _coerce_pair(grad_out, x, fn_name)
-        a, b = params.slots(kw, arr.dtype) if kw else default
-        parallel = arr.size >= _PARALLEL_MIN_SIZE and _threads.current > 1
-        kernel = slots[arr.dtype][parallel] or build(arr.dtype, parallel)
+        kernel, a, b = pick(arr, kw)
         inputs = (g, arr) if arr.ndim == 1 else (g.reshape(-1), arr.reshape(-1))
         if out is not None:
             return _into_out(kernel, inputs, arr, result, out, a, b, fn_name)
@@ -230,23 +232,16 @@ def _make_backward(activation):
         kernel(*inputs, res if res.ndim == 1 else res.reshape(-1), a, b)
         return res if res.dtype is result and res.ndim else _finish(res, result)
 
-    return backward, params
+    return backward
 
 
-def _make_fwd_grad(activation):
-    fn_name = activation.name + "_fwd_grad"
-    slots, build = _kernel_slots(activation, "fwd_grad")
-    params = _Params(activation, fn_name)
-    default = params.default
+def _make_fwd_grad(activation, suffix, params):
+    fn_name = activation.name + suffix
+    pick = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
 
     def fwd_grad(x, *, out=None, **kw):
-        if type(x) is np.ndarray and (x.dtype is _F32 or x.dtype is _F64) and x.flags.c_contiguous:
-            arr, result = x, x.dtype
-        else:
-            arr, result = _coerce(x, fn_name, "x")
-        a, b = params.slots(kw, arr.dtype) if kw else default
-        parallel = arr.size >= _PARALLEL_MIN_SIZE and _threads.current > 1
-        kernel = slots[arr.dtype][parallel] or build(arr.dtype, parallel)
+        arr, result = _as_array(x, fn_name)
+        kernel, a, b = pick(arr, kw)
         if out is None:
             y, d = np.empty_like(arr), np.empty_like(arr)
             kernel(_flat(arr), _flat(y), _flat(d), a, b)
@@ -254,12 +249,13 @@ def _make_fwd_grad(activation):
         if not isinstance(out, tuple) or len(out) != 2:
             raise TypeError(f"{fn_name}: out must be a pair of arrays (y_out, grad_out)")
         y_out, d_out = out
-        if not (_direct_out(y_out, arr) and _direct_out(d_out, arr)):
+        direct = _direct_out(y_out, arr) and _direct_out(d_out, arr)
+        if not direct:
             _check_out(y_out, arr.shape, result, fn_name, "out[0]")
             _check_out(d_out, arr.shape, result, fn_name, "out[1]")
         if np.may_share_memory(y_out, d_out):
             raise ValueError(f"{fn_name}: out[0] and out[1] must not overlap")
-        if _direct_out(y_out, arr) and _direct_out(d_out, arr):
+        if direct:
             kernel(_flat(arr), _flat(y_out), _flat(d_out), a, b)
             return out
         y, d = np.empty_like(arr), np.empty_like(arr)
@@ -268,7 +264,15 @@ def _make_fwd_grad(activation):
         _store(d_out, d)
         return out
 
-    return fwd_grad, params
+    return fwd_grad
+
+
+_MAKERS = {
+    "": _make_unary,
+    "_grad": _make_unary,
+    "_backward": _make_backward,
+    "_fwd_grad": _make_fwd_grad,
+}
 
 
 # ---------------------------------------------------------------------------- assembly
@@ -336,11 +340,8 @@ def build_public_functions(table):
     """{public name: function} for every activation in the table and every kind."""
     functions = {}
     for act in table:
-        for suffix, (fn, params) in {
-            "": _make_unary(act, "forward"),
-            "_grad": _make_unary(act, "grad"),
-            "_backward": _make_backward(act),
-            "_fwd_grad": _make_fwd_grad(act),
-        }.items():
+        params = _Params(act)
+        for suffix in KINDS:
+            fn = _MAKERS[suffix](act, suffix, params)
             functions[act.name + suffix] = _document(fn, act, suffix, params)
     return functions

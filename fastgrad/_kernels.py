@@ -139,7 +139,6 @@ class KernelSet:
         self.activation = activation
         self.cache = cache
         self.dtype = np.dtype(dtype)
-        self.scalar_type = self.dtype.type
         self._scalars = None
         # compiled[name][parallel]: filled by get() on first use; the wrappers index it
         # directly on their hot path (cheaper than a method call with a tuple key).
@@ -148,7 +147,7 @@ class KernelSet:
     def scalars(self):
         """The activation's scalar (forward, derivative) in this dtype."""
         if self._scalars is None:
-            self._scalars = self.activation.math(self.scalar_type, elementary(self.dtype))
+            self._scalars = self.activation.math(self.dtype.type, elementary(self.dtype))
         return self._scalars
 
     def get(self, name, parallel):

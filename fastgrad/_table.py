@@ -57,5 +57,9 @@ KINDS = {
 }
 
 
+# The kind of each public suffix, as the kernels, benchmarks and plots name it.
+KIND_NAMES = {"": "forward", "_grad": "grad", "_backward": "backward", "_fwd_grad": "fwd_grad"}
+
+
 def public_names():
     return [act.name + suffix for act in TABLE for suffix in KINDS]

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from ._table import KINDS, TABLE
+from ._table import KIND_NAMES, TABLE
 
 
 def _pyplot():
@@ -93,7 +93,7 @@ def load_medians(bench_json):
 def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
     """Bars of baseline median / impl median for each activation, kind and size."""
     plt = _pyplot()
-    kinds = [s.strip("_") or "forward" for s in KINDS]
+    kinds = list(KIND_NAMES.values())
     names = [act.name for act in TABLE]
     sizes = sorted({k[3] for k in medians if k[2] == dtype})
     fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 4.2), sharey=True)

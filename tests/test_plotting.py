@@ -5,7 +5,7 @@ import json
 import matplotlib
 
 from fastgrad import plotting
-from fastgrad._table import KINDS, TABLE
+from fastgrad._table import KIND_NAMES, TABLE
 
 matplotlib.use("Agg")
 
@@ -14,12 +14,12 @@ def _fake_bench_json(path):
     """A pytest-benchmark-shaped file: NumPy twice as slow as fastgrad everywhere."""
     benchmarks = []
     for act in TABLE:
-        for suffix in KINDS:
+        for kind in KIND_NAMES.values():
             for n in (1000, 100000):
                 for impl, median in (("numpy", 2e-6), ("fastgrad", 1e-6)):
                     info = dict(
                         activation=act.name,
-                        kind=suffix.strip("_") or "forward",
+                        kind=kind,
                         dtype="float32",
                         n=n,
                         impl=impl,
