@@ -115,7 +115,10 @@ def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
         ax.grid(True, axis="y", alpha=0.3)
     axes[0].set_ylabel(f"speed-up: {baseline} median / {impl} median")
     axes[-1].legend(fontsize=8)
-    fig.suptitle(f"fastgrad vs the NumPy reference, {dtype} (higher is better)")
+    fig.suptitle(
+        f"fastgrad vs the NumPy reference, {dtype} (higher is better). fastgrad: allocating "
+        "call, all threads from 32768 elements; NumPy: one thread"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
