@@ -1,4 +1,4 @@
-"""fastgrad against the NumPy reference: every activation in the table x kind x dtype x n.
+"""fastgrad against its peers: every activation in the table x kind x dtype x n.
 
 Each benchmark group holds the implementations of one piece of work, so a group's table
 compares them directly. Kernels compile in the warm-up call, outside the timing.
@@ -8,18 +8,27 @@ Implementations:
 - fastgrad_out: the ``out=`` call into preallocated arrays;
 - fastgrad_1thread: the allocating call limited to one thread, for a like-for-like
   comparison with NumPy, which is single-threaded (at n = 1e3 fastgrad runs on one
-  thread anyway, so this is measured from n = 1e5 up).
+  thread anyway, so this is measured from n = 1e5 up);
+- torch, torch_out: PyTorch's ATen kernels (the table's ``TorchPeer``), allocating and
+  with ``out=``, on the same number of threads as fastgrad; skipped when torch is not
+  installed. backward is torch's backward kernel given what autograd saved (x or y);
+  grad is that kernel with grad_out = 1, which is how autograd gets dy/dx; fwd_grad is
+  the forward then that;
+- floor (its own group per kind, dtype and n): the memory-bandwidth floor, the same
+  data movement without arithmetic (``floors.py``).
 """
 
 import numpy as np
 import pytest
 from conftest import DTYPES, SIZES, inputs
+from floors import floor_call
 
 import fastgrad as fg
 from fastgrad._jit import PARALLEL_MIN_SIZE
+from fastgrad._peers import torch_module, torch_peer
 from fastgrad._table import KIND_NAMES, TABLE
 
-IMPLS = ("numpy", "fastgrad", "fastgrad_out", "fastgrad_1thread")
+IMPLS = ("numpy", "fastgrad", "fastgrad_out", "fastgrad_1thread", "torch", "torch_out")
 SIZE_IMPLS = [
     pytest.param(n, impl, id=f"n={n:.0e}-{impl}")
     for n in SIZES
@@ -28,17 +37,41 @@ SIZE_IMPLS = [
 ]
 
 
-def make_call(impl, act, suffix, x, g):
-    """A zero-argument callable doing the work with ``impl``."""
-    if impl == "numpy":
-        fn = getattr(fg.reference, act.name + suffix)
-    else:
-        fn = getattr(fg, act.name + suffix)
+def fastgrad_call(impl, act, suffix, x, g):
+    """A zero-argument callable doing the work with fastgrad or the NumPy reference."""
+    module = fg.reference if impl == "numpy" else fg
+    fn = getattr(module, act.name + suffix)
     args = (g, x) if suffix == "_backward" else (x,)
     if impl != "fastgrad_out":
         return lambda: fn(*args)
     out = (np.empty_like(x), np.empty_like(x)) if suffix == "_fwd_grad" else np.empty_like(x)
     return lambda: fn(*args, out=out)
+
+
+def torch_call(impl, act, kind, x, g):
+    """A zero-argument callable doing the work with PyTorch's kernels (or a skip)."""
+    torch = torch_module()
+    peer = torch_peer(act)
+    if torch is None or peer is None:
+        pytest.skip("PyTorch is not installed" if torch is None else "no PyTorch equivalent")
+    torch.set_num_threads(fg.get_num_threads())
+    tx, tg = torch.from_numpy(x), torch.from_numpy(g)
+    ones = torch.ones_like(tx)
+    operand = peer.backward_operand(tx)  # what autograd saved: x, or the forward's y
+    if impl == "torch":
+        return {
+            "forward": lambda: peer.forward(tx),
+            "backward": lambda: peer.backward(tg, operand),
+            "grad": lambda: peer.backward(ones, operand),
+            "fwd_grad": lambda: (peer.forward(tx), peer.backward(ones, operand)),
+        }[kind]
+    y, d = torch.empty_like(tx), torch.empty_like(tx)
+    return {
+        "forward": lambda: peer.forward(tx, out=y),
+        "backward": lambda: peer.backward(tg, operand, out=d),
+        "grad": lambda: peer.backward(ones, operand, out=d),
+        "fwd_grad": lambda: (peer.forward(tx, out=y), peer.backward(ones, operand, out=d)),
+    }[kind]
 
 
 @pytest.mark.parametrize("n, impl", SIZE_IMPLS)
@@ -47,8 +80,11 @@ def make_call(impl, act, suffix, x, g):
 @pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
 def test_activation(benchmark, act, suffix, dtype, n, impl):
     x, g = inputs(dtype, n)
-    call = make_call(impl, act, suffix, x, g)
     kind = KIND_NAMES[suffix]
+    if impl.startswith("torch"):
+        call = torch_call(impl, act, kind, x, g)
+    else:
+        call = fastgrad_call(impl, act, suffix, x, g)
     benchmark.group = f"{act.name} {kind} {np.dtype(dtype).name} n={n:.0e}"
     threads = fg.get_num_threads()
     if impl == "fastgrad_1thread":
@@ -66,3 +102,22 @@ def test_activation(benchmark, act, suffix, dtype, n, impl):
         benchmark(call)
     finally:
         fg.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("n", SIZES, ids=lambda n: f"n={n:.0e}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("kind", list(KIND_NAMES.values()))
+def test_floor(benchmark, kind, dtype, n):
+    x, g = inputs(dtype, n)
+    call = floor_call(kind, x, g, fg.get_num_threads())
+    benchmark.group = f"floor {kind} {np.dtype(dtype).name} n={n:.0e}"
+    call()
+    benchmark.extra_info.update(
+        activation="floor",
+        kind=kind,
+        dtype=np.dtype(dtype).name,
+        n=n,
+        impl="floor",
+        threads=fg.get_num_threads(),
+    )
+    benchmark(call)

@@ -189,12 +189,48 @@ def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
     return out
 
 
+class _Wrapper:
+    """What a public function's wrapper closes over. The fast path indexes
+    ``float32``/``float64``, each [serial kernel, parallel kernel], filled on first use
+    (``None`` until then sends the call down the full path, which compiles)."""
+
+    def __init__(self, activation, suffix, params):
+        self.fn_name = activation.name + suffix
+        kind = KIND_NAMES[suffix]
+        self.pick = _kernel_picker(activation, kind, params, self.fn_name)
+        self.float32 = kernel_set(activation, _F32).compiled[kind]
+        self.float64 = kernel_set(activation, _F64).compiled[kind]
+        self.a, self.b = params.default
+
+
 def _make_unary(activation, suffix, params):
     """f(x) or f_grad(x): one input, one output."""
-    fn_name = activation.name + suffix
-    pick = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    w = _Wrapper(activation, suffix, params)
+    fn_name, pick, k32, k64, a0, b0 = w.fn_name, w.pick, w.float32, w.float64, w.a, w.b
+    threshold = _jit.PARALLEL_MIN_SIZE
+    empty, ndarray = np.empty, np.ndarray
 
     def unary(x, *, out=None, **kw):
+        # Fast path: a 1-D C-contiguous float32/float64 array, default parameters.
+        if type(x) is ndarray and x.ndim == 1 and not kw:
+            dt = x.dtype
+            pair = k32 if dt is _F32 else (k64 if dt is _F64 else None)
+            if pair is not None and x.flags.c_contiguous:
+                kernel = pair[x.size >= threshold and _threads.current > 1]
+                if kernel is not None:
+                    if out is None:
+                        res = empty(x.size, dt)
+                        kernel(x, res, a0, b0)
+                        return res
+                    if (
+                        type(out) is ndarray
+                        and out.dtype is dt
+                        and out.shape == x.shape
+                        and out.flags.writeable
+                        and out.flags.c_contiguous
+                    ):
+                        kernel(x, out, a0, b0)
+                        return out
         arr, result = _as_array(x, fn_name)
         kernel, a, b = pick(arr, kw)
         flat = arr if arr.ndim == 1 else arr.reshape(-1)
@@ -208,10 +244,35 @@ def _make_unary(activation, suffix, params):
 
 
 def _make_backward(activation, suffix, params):
-    fn_name = activation.name + suffix
-    pick = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    """f_backward(grad_out, x): two inputs, one output."""
+    w = _Wrapper(activation, suffix, params)
+    fn_name, pick, k32, k64, a0, b0 = w.fn_name, w.pick, w.float32, w.float64, w.a, w.b
+    threshold = _jit.PARALLEL_MIN_SIZE
+    empty, ndarray = np.empty, np.ndarray
 
     def backward(grad_out, x, *, out=None, **kw):
+        # Fast path: 1-D C-contiguous arrays of one float dtype, default parameters.
+        if (
+            type(x) is ndarray
+            and type(grad_out) is ndarray
+            and x.ndim == 1
+            and not kw
+            and out is None
+        ):
+            dt = x.dtype
+            pair = k32 if dt is _F32 else (k64 if dt is _F64 else None)
+            if (
+                pair is not None
+                and grad_out.dtype is dt
+                and grad_out.shape == x.shape
+                and x.flags.c_contiguous
+                and grad_out.flags.c_contiguous
+            ):
+                kernel = pair[x.size >= threshold and _threads.current > 1]
+                if kernel is not None:
+                    res = empty(x.size, dt)
+                    kernel(grad_out, x, res, a0, b0)
+                    return res
         if (
             type(x) is np.ndarray
             and type(grad_out) is np.ndarray

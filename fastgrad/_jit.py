@@ -33,10 +33,14 @@ PARALLEL_MIN_SIZE = 1 << 15
 def scalar(fn):
     """Compile a scalar function, inlined into every caller.
 
-    ``inline='always'`` inlines at Numba's IR level: LLVM's own inliner gives up on the
-    larger elementary functions (log1p), and a call in the loop body stops vectorisation.
+    ``forceinline=True`` marks the LLVM function ``alwaysinline``: each scalar compiles
+    once per dtype and LLVM inlines it into every loop (a call left in a loop body stops
+    vectorisation, and LLVM's cost model alone declines the larger functions).
+    Numba's ``inline='always'`` would inline at its own IR level instead, re-running
+    type inference on every copy: compiling gelu's 16 kernels took 157 s that way and
+    13 s this way, with the same vectorised machine code.
     """
-    return numba.njit(cache=False, inline="always", **_COMMON)(fn)
+    return numba.njit(cache=False, forceinline=True, **_COMMON)(fn)
 
 
 def kernel(fn, *, parallel, cache=True):

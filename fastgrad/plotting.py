@@ -4,7 +4,10 @@
 - ``<name>.png`` and ``<name>_grad.png`` for every activation: its curve and its
   gradient curve, computed by fastgrad itself;
 - ``speedup_<dtype>.png``: the NumPy reference's median time over fastgrad's, per
-  activation, kind and size, from the benchmark JSON (``make bench`` writes it).
+  activation, kind and size, from the benchmark JSON (``make bench`` writes it);
+- ``time_vs_size_<kind>_<dtype>.png``: time per element against n for fastgrad, PyTorch
+  and NumPy, with the memory floor (forward and backward).
+The accuracy figures (``accuracy_<name>.png``) come from ``make accuracy``.
 """
 
 import argparse
@@ -125,6 +128,117 @@ def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
     return path
 
 
+def time_vs_size_figure(medians, kind, dtype, path):
+    """Time per element vs n, one panel per activation, with the memory floor of the
+    kind: fastgrad (out= and allocating), PyTorch (out= and allocating, when measured)
+    and the NumPy reference. The floor is the same data movement with no arithmetic."""
+    plt = _pyplot()
+    names = [act.name for act in TABLE]
+    sizes = sorted({k[3] for k in medians if k[2] == dtype})
+    cols = 3
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    lines = (
+        ("fastgrad_out", "fastgrad out=", dict(color="C0", lw=2)),
+        ("fastgrad", "fastgrad", dict(color="C0", lw=1, ls="--")),
+        ("torch_out", "torch out=", dict(color="C3", lw=1.5)),
+        ("torch", "torch", dict(color="C3", lw=1, ls="--")),
+        ("numpy", "NumPy reference", dict(color="C1", lw=1)),
+    )
+    floor = np.array([medians.get(("floor", kind, dtype, n, "floor"), np.nan) for n in sizes])
+    for ax, name in zip(axes.flat, names, strict=False):  # spare panels stay empty
+        for impl, label, style in lines:
+            t = np.array([medians.get((name, kind, dtype, n, impl), np.nan) for n in sizes])
+            if np.isfinite(t).any():
+                ax.plot(sizes, t / sizes * 1e9, marker="o", ms=3, label=label, **style)
+        ax.plot(sizes, floor / sizes * 1e9, color="k", lw=1, ls=":", label="memory floor")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{name} {kind}", fontsize=10)
+        ax.set_xlabel("n (elements)")
+        ax.set_ylabel("ns per element")
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"Time per element vs size, {kind}, {dtype} (median, lower is better)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+IMPL_STYLE = {
+    "fastgrad": dict(color="C0", lw=1.4, zorder=3),
+    "numpy": dict(color="C1", lw=1.0, zorder=2),
+    "torch": dict(color="C3", lw=1.0, zorder=1),
+}
+
+
+class _SplitScale:
+    """x -> u: linear on [-L, L] (60% of the width: roots, kinks and curvature live
+    there), logarithmic in |x| from L out to the dtype's largest float (the rest)."""
+
+    LINEAR, SHARE = 40.0, 0.6
+
+    def __init__(self, x_max):
+        self.decades = np.log10(x_max / self.LINEAR)
+
+    def __call__(self, x):
+        x = np.asarray(x, np.float64)
+        a = np.abs(x)
+        with np.errstate(divide="ignore"):
+            far = self.SHARE + (1 - self.SHARE) * np.log10(a / self.LINEAR) / self.decades
+        return np.sign(x) * np.where(a <= self.LINEAR, self.SHARE * a / self.LINEAR, far)
+
+    def label(self, ax):
+        ticks = [0.0, 10.0, 20.0] + [10.0**k for k in (10, 30, 100, 300)]
+        ticks = [t for t in ticks if np.log10(max(t, 1)) <= np.log10(self.LINEAR) + self.decades]
+        ticks = sorted({-t for t in ticks} | set(ticks))
+        labels = [f"{t:g}" for t in ticks]
+        ax.set_xticks(self(ticks), labels, fontsize=7)
+
+
+def accuracy_figure(title, panels, path, bound=4.0, clip=(1e-2, 1e4), bins=500):
+    """Error in ulps vs x, one panel per (kind, dtype): ``panels`` maps (kind, dtype) to
+    (xs, {implementation: errors}). x is drawn linear on [-40, 40] and logarithmic
+    beyond, out to the largest floats; each line is the maximum error per bin.
+    Errors below clip[0] (exact) sit on the bottom edge, above clip[1] on the top."""
+    plt = _pyplot()
+    kinds = sorted({k for k, _ in panels}, key=["forward", "derivative"].index)
+    dtypes = sorted({d for _, d in panels})
+    fig, axes = plt.subplots(
+        len(kinds), len(dtypes), figsize=(5.5 * len(dtypes), 3.2 * len(kinds)), squeeze=False
+    )
+    for (kind, dtype), (xs, errors) in panels.items():
+        ax = axes[kinds.index(kind)][dtypes.index(dtype)]
+        finite = np.isfinite(xs)
+        scale = _SplitScale(float(np.finfo(xs.dtype).max))
+        u = scale(xs[finite])
+        edges = np.linspace(u.min(), u.max(), bins + 1)
+        which = np.clip(np.searchsorted(edges, u, side="right") - 1, 0, bins - 1)
+        centres = (edges[:-1] + edges[1:]) / 2
+        for impl, errs in errors.items():
+            e = np.clip(np.nan_to_num(errs[finite], nan=clip[1], posinf=clip[1]), *clip)
+            worst = np.full(bins, np.nan)
+            np.fmax.at(worst, which, e)
+            label = f"{impl} (max {np.max(errs[finite]):.3g})"
+            ax.plot(centres, worst, label=label, **IMPL_STYLE.get(impl, {}))
+        ax.axhline(bound, color="k", ls="--", lw=0.8)
+        scale.label(ax)
+        ax.set_yscale("log")
+        ax.set_ylim(clip[0] * 0.8, clip[1] * 1.25)
+        ax.set_title(f"{kind}, {dtype}", fontsize=10)
+        ax.set_xlabel("x (linear to 40, then logarithmic)")
+        ax.set_ylabel("error (ulps)")
+        ax.legend(fontsize=7, loc="upper left")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{title}: error vs x against mpmath (dashed: {bound:g} ulps)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", help="pytest-benchmark JSON (from `make bench`)")
@@ -139,6 +253,9 @@ def main(argv=None):
         medians = load_medians(args.bench)
         for dtype in sorted({k[2] for k in medians}):
             written.append(speedup_figure(medians, dtype, out / f"speedup_{dtype}.png"))
+            for kind in ("forward", "backward"):
+                path = out / f"time_vs_size_{kind}_{dtype}.png"
+                written.append(time_vs_size_figure(medians, kind, dtype, path))
     for p in written:
         print(p)
 

@@ -9,6 +9,8 @@ For each activation ``f`` there are ``f(x)``, ``f_grad(x)``, ``f_backward(grad_o
 (= grad_out * f_grad(x)) and ``f_fwd_grad(x)`` (= (f(x), f_grad(x))), as in ``fastgrad``.
 """
 
+import math
+
 import numpy as np
 
 from ._table import TABLE
@@ -44,6 +46,40 @@ def softplus_grad(x, beta=1.0, threshold=None):
     z = x * x.dtype.type(beta)
     d = sigmoid(z)
     return d if threshold is None else np.where(z > threshold, 1, d).astype(x.dtype)
+
+
+def tanh(x):
+    return np.tanh(x)
+
+
+def tanh_grad(x):
+    return 1 - np.tanh(x) ** 2
+
+
+def silu(x):
+    return x * sigmoid(x)
+
+
+def silu_grad(x):
+    s = sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+# NumPy has no erf: the reference calls Python's math.erf element by element (exact, and
+# slow: this is the baseline a NumPy-only user has; SciPy's erf is a separate peer).
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _ncdf(x):
+    return (0.5 * (1 + _erf(x.astype(np.float64) / np.sqrt(2)))).astype(x.dtype)
+
+
+def gelu(x):
+    return x * _ncdf(x)
+
+
+def gelu_grad(x):
+    return _ncdf(x) + x * np.exp(-0.5 * x * x) / x.dtype.type(np.sqrt(2 * np.pi))
 
 
 def _make_backward(grad):

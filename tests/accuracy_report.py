@@ -1,12 +1,15 @@
-"""Print the maximum error in ulps of every forward and derivative (mpmath oracle).
+"""The full accuracy sweep: a table and an error-vs-x plot per activation.
 
-    python tests/accuracy_report.py        (or: make accuracy)
+    python tests/accuracy_report.py [--size full|reduced] [--out plots]   (make accuracy)
 
-The same sweep ``test_accuracy.py`` asserts on: uniform points in [-40, 40], log-spaced
-magnitudes out to the dtype's largest finite value (both signs), [1e-3, 800] log-spaced
-(both signs), and the special values; ulps as defined in ``oracle.ulp_errors``.
+For every activation and parameter set in the table, in float32 and float64: the maximum
+error in ulps of fastgrad's forward and derivative against the mpmath oracle, and of the
+NumPy reference and PyTorch (when installed) on the same inputs. Writes
+``<out>/accuracy.md`` (the table) and ``<out>/accuracy_<name>.png``; the sweep is
+``accuracy.sweep`` (see there), the ulps ``oracle.ulp_errors``.
 """
 
+import argparse
 import pathlib
 import sys
 
@@ -14,30 +17,64 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from conftest import param_sets, public  # noqa: E402
-from oracle import truth, ulp_errors  # noqa: E402
-from test_accuracy import rounded, sweep  # noqa: E402
+from accuracy import SWEEP_SIZES, measure  # noqa: E402
+from conftest import param_sets  # noqa: E402
 
 from fastgrad._table import TABLE  # noqa: E402
+from fastgrad.plotting import accuracy_figure  # noqa: E402
+
+KINDS = ("forward", "derivative")
 
 
-def main():
-    print("| activation | parameters | dtype | forward max ulps | derivative max ulps |")
-    print("|---|---|---|---|---|")
+def _cell(xs, errs):
+    """The maximum over finite x, and the non-finite inputs (if any) whose result is a
+    wrong NaN or infinity (e.g. -inf*0 = NaN where the limit is 0)."""
+    finite = np.isfinite(xs)
+    worst = float(np.max(errs[finite]))
+    cell = "exact" if worst == 0 else f"{worst:.3g}"
+    bad = [f"{x:g}" for x in xs[~finite & np.isinf(errs)]]
+    return cell + (f" (wrong at x = {', '.join(bad)})" if bad else "")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=SWEEP_SIZES, default="full")
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("plots"))
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
     for act in TABLE:
+        panels = {}
         for params in param_sets(act):
             for dtype in (np.float32, np.float64):
-                xs = sweep(dtype)
-                outs = public(act, "_fwd_grad")(xs, **params)
-                worst = [
-                    ulp_errors(got, truth(act.name, which, xs, rounded(params, dtype)), dtype).max()
-                    for which, got in enumerate(outs)
-                ]
+                xs, errors = measure(act, params, dtype, args.size)
                 label = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
-                print(
-                    f"| {act.name} | {label} | {np.dtype(dtype).name} | "
-                    f"{worst[0]:.2f} | {worst[1]:.2f} |"
-                )
+                for k, kind in enumerate(KINDS):
+                    cells = [
+                        _cell(xs, errors[i][k]) if i in errors else "not installed"
+                        for i in ("fastgrad", "numpy", "torch")
+                    ]
+                    rows.append(
+                        f"| {act.name} | {label} | {np.dtype(dtype).name} | {kind} | "
+                        + " | ".join(cells)
+                        + " |"
+                    )
+                    if not params:
+                        panels[kind, np.dtype(dtype).name] = (
+                            xs,
+                            {impl: e[k] for impl, e in errors.items()},
+                        )
+                print(rows[-2], rows[-1], sep="\n", flush=True)
+        accuracy_figure(act.title, panels, args.out / f"accuracy_{act.name}.png")
+    header = [
+        f"Maximum error in ulps against mpmath (40 digits) over finite x, {args.size} sweep "
+        f"({SWEEP_SIZES[args.size]} points per range; `make accuracy`). Non-finite inputs "
+        "whose result is a wrong NaN or infinity are named.",
+        "",
+        "| activation | parameters | dtype | kind | fastgrad | NumPy reference | PyTorch |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    (args.out / "accuracy.md").write_text("\n".join(header + rows) + "\n")
 
 
 if __name__ == "__main__":

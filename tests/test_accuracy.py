@@ -3,38 +3,22 @@
 import mpmath as mp
 import numpy as np
 import pytest
-from conftest import DTYPES, cases, magnitudes, public, special_values
-from oracle import ORACLES, truth, ulp_errors
+from accuracy import measure
+from conftest import DTYPES, cases
+from oracle import ORACLES
 
-# Measured by this sweep: sigmoid/softplus forward <= 1.45 ulps, derivatives <= 2.11 ulps
-# (float32 and float64); relu exact.
-MAX_ULPS = 3.0
-
-
-def sweep(dtype, lo=-40.0, hi=40.0, n=400):
-    """Uniform points near 0, log-spaced magnitudes to the dtype's extremes (both signs),
-    and the dtype's special values."""
-    mags = magnitudes(dtype, n)
-    tails = np.geomspace(1e-3, 800, n)
-    xs = np.concatenate([np.linspace(lo, hi, n), mags, -mags, tails, -tails])
-    return np.concatenate([xs.astype(dtype), special_values(dtype)])
-
-
-def rounded(params, dtype):
-    """The parameters as the kernel sees them (cast to the dtype), for the oracle."""
-    return {k: (None if v is None else float(dtype(v))) for k, v in params.items()}
+# The bound the issue sets for every forward and derivative, float32 and float64. The
+# measured maxima (``make accuracy``, full sweep) are in the README; relu is exact.
+MAX_ULPS = 4.0
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("act, params", cases())
 def test_forward_and_derivative_within_max_ulps(act, params, dtype):
-    xs = sweep(dtype)
-    y, d = public(act, "_fwd_grad")(xs, **params)
-    oracle_params = rounded(params, dtype)
-    for which, got in ((0, y), (1, d)):
-        errs = ulp_errors(got, truth(act.name, which, xs, oracle_params), dtype)
+    xs, errors = measure(act, params, dtype, "reduced", peers=False)
+    for kind, errs in zip(("forward", "derivative"), errors["fastgrad"], strict=True):
         worst = int(np.argmax(errs))
-        assert errs[worst] <= MAX_ULPS, (which, xs[worst], got[worst], errs[worst])
+        assert errs[worst] <= MAX_ULPS, (kind, xs[worst], errs[worst])
 
 
 @pytest.mark.parametrize("name", sorted(ORACLES))

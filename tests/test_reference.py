@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from fastgrad._table import KINDS
 
 # The references' own error dominates (e.g. sigmoid_grad's y*(1-y)): absolute tolerances.
-TOL = {np.float32: dict(rtol=2e-6, atol=2e-7), np.float64: dict(rtol=1e-14, atol=4e-16)}
+TOL = {np.float32: dict(rtol=2e-6, atol=1e-6), np.float64: dict(rtol=1e-14, atol=2e-15)}
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)

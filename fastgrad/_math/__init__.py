@@ -10,19 +10,51 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .exp import exp32, exp64
-from .log1p import log1p32, log1p64
+from ._format import FLOAT32, FLOAT64
+from .exp import make_exp
+from .log1p import make_log1p
+from .normal import make_normal
+from .tanh import make_tanh
 
 
 class Elementary(NamedTuple):
     exp: object
+    expm1: object
+    exp_and_expm1: object  # x -> (exp(x), expm1(x)), one range reduction
     log1p: object
+    tanh: object
+    sech2: object  # 1 - tanh(x)^2
+    exp_half_square: object  # (t, t_lo) -> exp(-(t + t_lo)^2 / 2), t >= 0
+    # t -> (T, q, c): Q(t) * exp(t^2/2) = T*q*(1 + c), Q the standard normal's upper tail
+    tail_parts: object
+    upper_tail: object  # (t, t_lo) -> Q(t + t_lo), t >= 0
+    scaled_upper_tail: object  # (t, s) -> s * Q(t), t >= 0, one rounding fewer
+    ndtr: object  # the standard normal cdf Phi
+    erfc: object
+    erf: object
 
 
-_BY_DTYPE = {
-    np.dtype(np.float32): Elementary(exp=exp32, log1p=log1p32),
-    np.dtype(np.float64): Elementary(exp=exp64, log1p=log1p64),
-}
+def _build(fmt):
+    exp, expm1, exp_and_expm1 = make_exp(fmt)
+    partial = Elementary(exp, expm1, exp_and_expm1, make_log1p(fmt), *(None,) * 9)
+    tanh, sech2 = make_tanh(fmt, partial)
+    (exp_half_square, tail_parts, upper_tail, scaled_upper_tail, ndtr, erfc, erf) = make_normal(
+        fmt, partial
+    )
+    return partial._replace(
+        tanh=tanh,
+        sech2=sech2,
+        exp_half_square=exp_half_square,
+        tail_parts=tail_parts,
+        upper_tail=upper_tail,
+        scaled_upper_tail=scaled_upper_tail,
+        ndtr=ndtr,
+        erfc=erfc,
+        erf=erf,
+    )
+
+
+_BY_DTYPE = {np.dtype(np.float32): _build(FLOAT32), np.dtype(np.float64): _build(FLOAT64)}
 
 
 def elementary(dtype):

@@ -1,29 +1,53 @@
-"""Derive the polynomial coefficients of fastgrad's elementary functions.
+"""Derive the constants of fastgrad's elementary functions and activations.
 
-Run ``python -m fastgrad._math.derive > fastgrad/_math/coefficients.py`` to regenerate
-the constants; ``tests/test_math.py`` checks that the committed file matches.
+Run ``python fastgrad/_math/derive.py > fastgrad/_math/coefficients.py`` to regenerate
+them; ``tests/test_math.py`` checks that the committed file matches.
 
-Each polynomial is a Chebyshev fit (``mpmath.chebyfit``, 50 digits), which is within a
-few percent of the minimax error, over the interval that the range reduction leaves:
+Each polynomial is a Chebyshev fit (``mpmath.chebyfit``, 50 digits; within a few percent
+of the minimax error) of the smallest degree whose relative error is below a quarter ulp
+of the dtype, so the rounding of the evaluation dominates the total error:
 
-- exp: x = k*ln2 + r with |r| <= ln2/2, and exp(r) = 1 + r + r^2 * Q(r).
-- log1p: 1 + u = 2^k * f with f in [sqrt(1/2), sqrt(2)), s = (f-1)/(f+1),
-  log(f) = 2*atanh(s) = 2s + s*z*P(z) with z = s^2 in [0, ((sqrt2-1)/(sqrt2+1))^2].
-
-The degrees are the smallest whose fit error stays below ~0.1 ulp of the dtype, so the
-rounding of the evaluation dominates the total error.
+- EXP_Q: exp(r) = 1 + r + r^2*Q(r) on |r| <= ln2/2, what exp's range reduction leaves.
+- LOG1P_P: log(f) = 2*atanh(s) = 2s + s*z*P(z), z = s^2, s = (f-1)/(f+1),
+  f in [sqrt(1/2), sqrt(2)).
+- NORMAL_TAIL: the upper tail of the standard normal, Q(t) = P(Z > t) =
+  exp(-t^2/2) * G(t) for t >= 0, with G(t) = T(w)/(t + K), T a polynomial in
+  w - NORMAL_CENTRE, w = (t - K)/(t + K): the map takes the half-line [0, inf) to
+  [-1, 1), and T is smooth and bounded away from 0 there, so rounding errors in w are
+  not magnified (fitting G itself in w would be: G falls like (1 - w)). K is chosen to
+  minimise the degree.
+- NORMAL_SMALL: Q(t) = 1/2 - t*A(t^2) for t <= NORMAL_SMALL_MAX, where Q is near 1/2
+  and the three roundings of the product form above would cost up to 6 ulps.
+- ERF_SMALL: erf(u) = u*E(u^2) for |u| <= ERF_SMALL_MAX, where 1 - erfc(u) would cancel.
+- GELU_ROOT_B: gelu's derivative Phi(x) + x*phi(x) is 0 at x = -GELU_ROOT; near it the
+  two terms cancel, so for t = -x in [0, GELU_ROOT_SPAN] it is computed as
+  (GELU_ROOT - t) * B(t - GELU_ROOT_CENTER), with GELU_ROOT split in a hi and a lo part.
+- SILU_ROOT_C: silu's derivative sigma(x)*(1 + x*sigma(-x)) is 0 at x = SILU_ROOT, where
+  the bracket cancels; for x in SILU_ROOT_SPAN it is computed as
+  (x - SILU_ROOT) * C(x - SILU_ROOT_CENTER).
 """
+
+import inspect
 
 import mpmath as mp
 
 mp.mp.dps = 50
 
-EXP_Q_DEGREE = {"float32": 4, "float64": 9}
-# Significant bits of the dtype, and how many low bits LN2_HI leaves zero so that k*LN2_HI
-# is exact for every exponent k the dtype has (|k| < 2^8 for float32, < 2^11 for float64).
 PRECISION = {"float32": 24, "float64": 53}
+# How many low bits LN2_HI leaves zero, so that k*LN2_HI is exact for every exponent k the
+# dtype has (|k| < 2^8 for float32, < 2^11 for float64).
 LN2_HI_ZERO_BITS = {"float32": 9, "float64": 11}
-LOG1P_P_DEGREE = {"float32": 2, "float64": 6}
+# Largest t for which the normal tail matters: |t|*Q(t) is below half the smallest
+# subnormal beyond it (checked in tests/test_math.py).
+NORMAL_TAIL_MAX = {"float32": 14.5, "float64": 39.0}
+ERF_SMALL_MAX = 0.75
+NORMAL_SMALL_MAX = 0.8
+GELU_ROOT_SPAN = 1.5
+GELU_ROOT_CENTER = 0.75
+SILU_ROOT_SPAN = (-2.5, -0.5)
+SILU_ROOT_CENTER = -1.5
+
+SQRT_2PI_INV = 1 / mp.sqrt(2 * mp.pi)
 
 
 def _exp_q(r):
@@ -41,21 +65,119 @@ def _log_p(z):
     return 2 * (mp.atanh(s) / s - 1) / z
 
 
-def fits():
-    """Return {(function, dtype): (coefficients highest degree first, fit error)}."""
-    half_ln2 = mp.log(2) / 2
-    z_max = ((mp.sqrt(2) - 1) / (mp.sqrt(2) + 1)) ** 2
-    out = {}
-    for dtype, degree in EXP_Q_DEGREE.items():
-        out["EXP_Q", dtype] = _fit(_exp_q, -half_ln2, half_ln2, degree)
-    for dtype, degree in LOG1P_P_DEGREE.items():
-        out["LOG1P_P", dtype] = _fit(_log_p, 0, z_max, degree)
-    return out
+def _normal_g(t):
+    """G(t) = Q(t) * exp(t^2/2)."""
+    return mp.erfc(t / mp.sqrt(2)) / 2 * mp.exp(t * t / 2)
 
 
-def _fit(fn, lo, hi, degree):
-    coeffs, err = mp.chebyfit(fn, [lo, hi], degree + 1, error=True, asc=True)
-    return coeffs[::-1], err
+def _normal_tail_t(k):
+    def tail(w):
+        t = k * (1 + w) / (1 - w)
+        return _normal_g(t) * (t + k)
+
+    return tail
+
+
+def _normal_a(z):
+    """A(z) = (Phi(t) - 1/2)/t with z = t^2, its series limit at 0."""
+    if z < mp.mpf("1e-40"):
+        return SQRT_2PI_INV * (1 - z / 6)
+    t = mp.sqrt(z)
+    return (mp.ncdf(t) - mp.mpf(1) / 2) / t
+
+
+def _erf_e(z):
+    if z < mp.mpf("1e-40"):
+        return 2 / mp.sqrt(mp.pi) * (1 - z / 3)
+    u = mp.sqrt(z)
+    return mp.erf(u) / u
+
+
+def gelu_root():
+    """t0 > 0 with G(t0) = t0 * phi(0): gelu'(-t0) = 0."""
+    return mp.findroot(lambda t: _normal_g(t) - t * SQRT_2PI_INV, 0.75)
+
+
+def silu_root():
+    """x0 < 0 with 1 + x0 + exp(x0) = 0: silu'(x0) = 0."""
+    return mp.findroot(lambda x: 1 + x + mp.exp(x), -1.28)
+
+
+def _gelu_grad(x):
+    return mp.ncdf(x) + x * mp.npdf(x)
+
+
+def _silu_grad(x):
+    s = 1 / (1 + mp.exp(-x))
+    return s * (1 + x / (1 + mp.exp(x)))
+
+
+def _shifted(fn, center):
+    return lambda u: fn(u + center)
+
+
+def _over_root(fn, root, sign):
+    """x -> fn(x) / (sign*(x - root)), with its limit (a derivative) at the root."""
+
+    def quotient(x):
+        if abs(x - root) < mp.mpf("1e-30"):
+            return mp.diff(fn, root) / sign
+        return fn(x) / (sign * (x - root))
+
+    return quotient
+
+
+def _chebyfit(fn, lo, hi, degree):
+    """Coefficients highest degree first, and the max abs error. (mpmath 1.3 returns that
+    order; 1.4 asks for it explicitly. PyTorch's sympy pins mpmath below 1.4.)"""
+    if "asc" in inspect.signature(mp.chebyfit).parameters:
+        return mp.chebyfit(fn, [lo, hi], degree + 1, error=True, asc=False)
+    return mp.chebyfit(fn, [lo, hi], degree + 1, error=True)
+
+
+def _fit(fn, lo, hi, dtype, scale=None, relative=False):
+    """The lowest-degree fit whose error is below 2^-(precision + 2) relative to ``scale``
+    (default: the smallest |fn| at the ends and the middle), or, with ``relative``,
+    relative to fn itself on a grid of 400 points."""
+    lo, hi = mp.mpf(lo), mp.mpf(hi)
+    scale = scale or min(abs(fn(lo)), abs(fn(hi)), abs(fn((lo + hi) / 2)))
+    target = mp.mpf(2) ** -(PRECISION[dtype] + 2)
+    grid = [(x, fn(x)) for x in mp.linspace(lo, hi, 400)] if relative else None
+    for degree in range(1, 40):
+        coeffs, err = _chebyfit(fn, lo, hi, degree)
+        if relative:
+            err = max(abs(mp.polyval(coeffs, x) - y) / abs(y) for x, y in grid)
+            if err < target:
+                return list(coeffs), err
+        elif err / scale < target:
+            return list(coeffs), err
+    raise ValueError("no fit below degree 40")
+
+
+def _normal_tail(dtype):
+    """(K, centre, coefficients, relative error) for the K that needs the lowest degree;
+    T is fitted in v = w - centre, the middle of w's range, which keeps Horner's
+    intermediate sums small next to T."""
+    best = None
+    for k in (2, 3, 4, 5, 6):
+        k = mp.mpf(k)
+        w_hi = (NORMAL_TAIL_MAX[dtype] - k) / (NORMAL_TAIL_MAX[dtype] + k)
+        centre = mp.mpf(float((w_hi - 1) / 2))
+        shifted = _shifted(_normal_tail_t(k), centre)
+        coeffs, err = _fit(shifted, -1 - centre, w_hi - centre, dtype, relative=True)
+        if best is None or len(coeffs) < len(best[2]):
+            best = (k, centre, coeffs, err)
+    return best
+
+
+def split(value, dtype):
+    """value = hi + lo, hi rounded to the dtype and lo the rounded remainder."""
+    import numpy as np
+
+    F = np.float32 if dtype == "float32" else np.float64
+    hi = F(float(value))
+    lo = F(float(value - mp.mpf(float(hi))))
+    return float(hi), float(lo)
 
 
 def ln2_split(dtype):
@@ -64,26 +186,83 @@ def ln2_split(dtype):
     bits = PRECISION[dtype] - LN2_HI_ZERO_BITS[dtype]
     scale = mp.mpf(2) ** bits
     hi = mp.floor(ln2 * scale) / scale
-    lo = ln2 - hi
-    return float(hi), float(lo)
+    return float(hi), float(ln2 - hi)
+
+
+def constants():
+    """{name: value or tuple}, for every dtype."""
+    half_ln2 = mp.log(2) / 2
+    z_max = ((mp.sqrt(2) - 1) / (mp.sqrt(2) + 1)) ** 2
+    t0, x0 = gelu_root(), silu_root()
+    out = {}
+    for dtype in PRECISION:
+        suffix = "_" + dtype.upper()
+        fits = {
+            # Q and P enter their results multiplied by r^2 <= (ln2/2)^2 and by
+            # s*z <= (z_max/2) * 2s: their errors count that much less.
+            "EXP_Q": _fit(
+                _exp_q, -half_ln2, half_ln2, dtype, scale=mp.exp(-half_ln2) / half_ln2**2
+            ),
+            "LOG1P_P": _fit(_log_p, 0, z_max, dtype, scale=2 / z_max),
+            "ERF_SMALL": _fit(_erf_e, 0, ERF_SMALL_MAX**2, dtype),
+            "NORMAL_SMALL": _fit(_normal_a, 0, NORMAL_SMALL_MAX**2, dtype),
+            # gelu'(-t) = (t0 - t) * B(t - 1); silu'(x) = (x - x0) * C(x + 1.5): centred,
+            # so that the monomials stay below 1 and Horner does not cancel.
+            "GELU_ROOT_B": _fit(
+                _shifted(_over_root(lambda t: _gelu_grad(-t), t0, -1), GELU_ROOT_CENTER),
+                -GELU_ROOT_CENTER,
+                GELU_ROOT_SPAN - GELU_ROOT_CENTER,
+                dtype,
+            ),
+            "SILU_ROOT_C": _fit(
+                _shifted(_over_root(_silu_grad, x0, 1), SILU_ROOT_CENTER),
+                SILU_ROOT_SPAN[0] - SILU_ROOT_CENTER,
+                SILU_ROOT_SPAN[1] - SILU_ROOT_CENTER,
+                dtype,
+            ),
+        }
+        k, centre, coeffs, err = _normal_tail(dtype)
+        fits["NORMAL_TAIL"] = (coeffs, err)
+        out["NORMAL_CENTRE" + suffix] = (float(centre), None)
+        for name, (coeffs, err) in fits.items():
+            out[name + suffix] = (tuple(float(c) for c in coeffs), err)
+        out["NORMAL_K" + suffix] = (float(k), None)
+        out["NORMAL_TAIL_MAX" + suffix] = (NORMAL_TAIL_MAX[dtype], None)
+        out["ERF_SMALL_MAX" + suffix] = (ERF_SMALL_MAX, None)
+        out["NORMAL_SMALL_MAX" + suffix] = (NORMAL_SMALL_MAX, None)
+        out["GELU_ROOT_SPAN" + suffix] = (GELU_ROOT_SPAN, None)
+        out["GELU_ROOT_CENTER" + suffix] = (GELU_ROOT_CENTER, None)
+        out["SILU_ROOT_CENTER" + suffix] = (SILU_ROOT_CENTER, None)
+        out["SILU_ROOT_SPAN_LO" + suffix] = (SILU_ROOT_SPAN[0], None)
+        out["SILU_ROOT_SPAN_HI" + suffix] = (SILU_ROOT_SPAN[1], None)
+        out["LN2_HI" + suffix], out["LN2_LO" + suffix] = ((v, None) for v in ln2_split(dtype))
+        for name, value in (
+            ("SQRT2", mp.sqrt(2)),
+            ("GELU_ROOT", t0),
+            ("SILU_ROOT", x0),
+        ):
+            hi, lo = split(value, dtype)
+            out[name + "_HI" + suffix], out[name + "_LO" + suffix] = (hi, None), (lo, None)
+    return out
 
 
 def render():
     lines = [
-        '"""Polynomial coefficients, highest degree first. Generated by',
-        '``python -m fastgrad._math.derive``: do not edit by hand."""',
+        '"""Constants of the elementary functions and activations, polynomials highest',
+        'degree first. Generated by ``python fastgrad/_math/derive.py``: do not edit."""',
         "",
     ]
-    for (name, dtype), (coeffs, err) in fits().items():
-        lines.append(f"# Chebyshev fit, max abs error {mp.nstr(err, 3)}")
-        lines.append(f"{name}_{dtype.upper()} = (")
-        for c in coeffs:
-            lines.append(f"    {float(c)!r},")
-        lines.append(")")
-    for dtype in PRECISION:
-        hi, lo = ln2_split(dtype)
-        lines.append(f"LN2_HI_{dtype.upper()} = {hi!r}")
-        lines.append(f"LN2_LO_{dtype.upper()} = {lo!r}")
+    for name, (value, err) in constants().items():
+        if isinstance(value, tuple):
+            kind = "relative" if name.startswith("NORMAL_TAIL") else "abs"
+            lines.append(
+                f"# Chebyshev fit, degree {len(value) - 1}, max {kind} error {mp.nstr(err, 3)}"
+            )
+            lines.append(f"{name} = (")
+            lines.extend(f"    {c!r}," for c in value)
+            lines.append(")")
+        else:
+            lines.append(f"{name} = {value!r}")
     return "\n".join(lines) + "\n"
 
 

@@ -1,26 +1,28 @@
-"""exp(x) in plain arithmetic, so that loops calling it vectorise (no libm call).
+"""exp and expm1 in plain arithmetic, so that loops calling them vectorise (no libm call).
 
 Method: x = k*ln2 + r with k = round(x/ln2) and |r| <= ln2/2 (Cody-Waite: ln2 split in a
 short LN2_HI, for which k*LN2_HI is exact, and a correction LN2_LO); then
-exp(r) = 1 + r + r^2*Q(r) with Q a Chebyshev fit (degree 4 for float32, 9 for float64,
-see ``derive.py``), and 2^k is built from exponent bits in two halves, so every k from the
-smallest normal result up to overflow is representable without a branch.
+exp(r) = 1 + r + r^2*Q(r) (plus the rounding error c of r, carried separately), Q a
+Chebyshev fit (degree 4 for float32, 9 for
+float64, see ``derive.py``). exp(x) = (1 + p)*2^k, with 2^k applied in two halves so every
+k from the subnormal range up to overflow is representable without a branch.
+expm1(x) = (2^k*r + (2^k - 1)) + 2^k*(r^2*Q(r) + c) (the first part in one FMA; for k = 0,
+where expm1 is small, r = x exactly), and exp(x) - 1 once 2^k dwarfs the 1.
 
-Special values: exp(NaN) = NaN, exp(+inf) = +inf, exp(-inf) = 0, results above the largest
-finite value are +inf.
-Subnormal policy: results below the smallest normal number (x < ln(tiny), about -87.3 in
-float32 and -708.4 in float64) are flushed to +0. Computing them costs 10-100x per element
-in subnormal arithmetic; every caller in fastgrad uses exp(-|x|)-style terms whose
-contribution there is below the rounding of the result they are added to, or returns a
-result that is itself below the smallest normal.
-Measured error: see ``tests/test_math.py`` (within 1 ulp in both dtypes).
+Special values: NaN -> NaN, exp(+inf) = +inf, exp(-inf) = 0, expm1(-inf) = -1; results
+above the largest finite value are +inf.
+Results below the smallest normal number: computed, not flushed. The last multiplication
+by 2^(k/2) rounds them to the nearest subnormal (gradual underflow), so the absolute error
+stays below the smallest subnormal; arguments below ``exp_min_arg`` return +0. (Producing
+a subnormal costs the CPU a microcode assist, only on the elements that produce one.)
+Measured error: see ``tests/test_math.py``.
 """
 
 import numpy as np
 
 from .._jit import scalar
-from ._format import FLOAT32, FLOAT64
-from .polynomial import horner
+from .fma import fma
+from .polynomial import polynomial
 
 
 def largest_finite_exp_arg(fmt):
@@ -31,17 +33,29 @@ def largest_finite_exp_arg(fmt):
     return bound
 
 
+def exp_min_arg(fmt):
+    """Below this, exp(x) is 0: exp(x) * 2^(mantissa_bits) is below the smallest
+    subnormal's half, so even callers that multiply it by a few hundred get 0."""
+    smallest_log2 = -(fmt.exponent_bias - 1 + fmt.mantissa_bits)
+    return fmt.float((smallest_log2 - fmt.mantissa_bits - 2) * np.log(2.0))
+
+
 def make_exp(fmt):
+    """(exp, expm1, exp_and_expm1) for the dtype ``fmt``."""
     F, Bits = fmt.float, fmt.int
     one, zero, inf = F(1), F(0), F(np.inf)
     log2e = F(1 / np.log(2))
     ln2_hi, ln2_lo = fmt.const("LN2_HI"), fmt.const("LN2_LO")
-    q = fmt.const("EXP_Q")
+    q = polynomial(fmt.const("EXP_Q"))
     # Adding and subtracting 1.5*2^mantissa_bits rounds to the nearest integer (ties to
     # even) in the default rounding mode; it needs no 'reassoc' fast-math, which we avoid.
     round_shift = F(1.5 * 2.0**fmt.mantissa_bits)
     x_max = largest_finite_exp_arg(fmt)
-    x_min_normal = F(np.log(np.float64(fmt.finfo.tiny)))
+    x_min = exp_min_arg(fmt)
+    # Below this expm1(x) rounds to -1: exp(x) is under half an ulp of 1.
+    expm1_min = F(-(fmt.mantissa_bits + 3) * np.log(2.0))
+    # Above this many binades 2^k - 1 rounds to 2^k, so expm1 = exp - 1 loses nothing.
+    expm1_big_k = fmt.mantissa_bits + 2
     bias, mbits = fmt.exponent_bias, fmt.mantissa_bits
 
     @scalar
@@ -49,21 +63,62 @@ def make_exp(fmt):
         return Bits((k + bias) << mbits).view(F)
 
     @scalar
-    def exp(x):
-        xc = x if x > x_min_normal else x_min_normal  # NaN -> x_min_normal, fixed below
+    def reduce(x, lo):
+        """(k, r, c) with exp(x) = 2^k * exp(r + c), |c| tiny, x clamped to [lo, x_max]."""
+        xc = x if x > lo else lo  # NaN -> lo: callers restore NaN
         xc = xc if xc < x_max else x_max
         kf = (xc * log2e + round_shift) - round_shift
-        r = (xc - kf * ln2_hi) - kf * ln2_lo
-        p = one + (r + r * r * horner(r, q))
+        a = xc - kf * ln2_hi  # exact
+        b = kf * ln2_lo
+        r = a - b
+        return kf, r, (a - r) - b  # c: the rounding error of r
+
+    @scalar
+    def scale(v, kf):
+        """v * 2^k in two halves: each half is a normal number for every k in range."""
         k = Bits(kf)
         half = k >> 1
-        y = p * two_pow(k - half) * two_pow(half)
-        y = y if x >= x_min_normal else zero
+        return v * two_pow(k - half) * two_pow(half)
+
+    @scalar
+    def expm1_of_reduced(r, c):
+        """exp(r + c) - 1 - r, the part of exp(r) - 1 after its leading term."""
+        return r * r * q(r) + c
+
+    @scalar
+    def exp_from(x, kf, r, c):
+        y = scale(one + (r + expm1_of_reduced(r, c)), kf)
+        y = y if x >= x_min else zero
         y = inf if x > x_max else y
         return x if x != x else y
 
-    return exp
+    @scalar
+    def exp(x):
+        kf, r, c = reduce(x, x_min)
+        return exp_from(x, kf, r, c)
 
+    @scalar
+    def expm1_from(x, kf, r, c):
+        tail = expm1_of_reduced(r, c)
+        if kf > expm1_big_k:
+            y = scale(one + (r + tail), kf) - one
+        else:
+            s = two_pow(Bits(kf))
+            y = fma(s, r, s - one) + s * tail  # s*r + (s - 1): one rounding
+        y = x if x == zero else y  # expm1(-0.0) = -0.0
+        y = y if x >= expm1_min else -one
+        y = inf if x > x_max else y
+        return x if x != x else y
 
-exp32 = make_exp(FLOAT32)
-exp64 = make_exp(FLOAT64)
+    @scalar
+    def expm1(x):
+        kf, r, c = reduce(x, expm1_min)
+        return expm1_from(x, kf, r, c)
+
+    @scalar
+    def exp_and_expm1(x):
+        """(exp(x), expm1(x)) from one range reduction."""
+        kf, r, c = reduce(x, x_min)
+        return exp_from(x, kf, r, c), expm1_from(x, kf, r, c)
+
+    return exp, expm1, exp_and_expm1

@@ -14,8 +14,7 @@ Measured error: see ``tests/test_math.py`` (within 1 ulp in both dtypes).
 import numpy as np
 
 from .._jit import scalar
-from ._format import FLOAT32, FLOAT64
-from .polynomial import horner
+from .polynomial import polynomial
 
 
 def make_log1p(fmt):
@@ -23,7 +22,7 @@ def make_log1p(fmt):
     one, two, half = F(1), F(2), F(0.5)
     inf, nan = F(np.inf), F(np.nan)
     ln2_hi, ln2_lo = fmt.const("LN2_HI"), fmt.const("LN2_LO")
-    p = fmt.const("LOG1P_P")
+    p = polynomial(fmt.const("LOG1P_P"))
     mbits, bias = fmt.mantissa_bits, fmt.exponent_bias
     one_bits = int(np.array(1, F).view(Bits))
     # Bits of the largest float below sqrt(1/2): adding (one_bits - sqrt_half_bits) moves
@@ -42,7 +41,7 @@ def make_log1p(fmt):
         hfsq = half * f1 * f1
         s = f1 / (two + f1)
         z = s * s
-        r = z * horner(z, p)
+        r = z * p(z)
         kf = F(k)
         y = kf * ln2_hi - ((hfsq - (s * (hfsq + r) + (kf * ln2_lo + err / m))) - f1)
         y = u if u == 0 else y
@@ -52,7 +51,3 @@ def make_log1p(fmt):
         return u if u != u else y
 
     return log1p
-
-
-log1p32 = make_log1p(FLOAT32)
-log1p64 = make_log1p(FLOAT64)

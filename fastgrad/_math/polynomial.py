@@ -1,15 +1,18 @@
-"""Polynomial evaluation shared by the elementary functions."""
+"""Polynomials with constant coefficients, as straight-line scalar code."""
 
 from .._jit import scalar
 
 
-@scalar
-def horner(x, coeffs):
-    """coeffs[0]*x^(n-1) + ... + coeffs[n-1], coefficients highest degree first.
+def polynomial(coeffs):
+    """p(x) = coeffs[0]*x^(n-1) + ... + coeffs[n-1] (highest degree first), by Horner's rule.
 
-    The loop runs over a constant tuple, so LLVM unrolls it into a chain of FMAs.
+    The evaluation is generated as straight-line code with the coefficients as constants:
+    a loop over a tuple can survive into the kernel (LLVM does not always unroll a long
+    one inside a large body), and a loop inside the element loop stops vectorisation.
     """
-    acc = coeffs[0]
-    for c in coeffs[1:]:
-        acc = acc * x + c
-    return acc
+    lines = ["def p(x):", "    acc = c0"]
+    lines += [f"    acc = acc * x + c{i}" for i in range(1, len(coeffs))]
+    lines.append("    return acc")
+    namespace = {f"c{i}": c for i, c in enumerate(coeffs)}
+    exec("\n".join(lines), namespace)  # noqa: S102 (generated from constants only)
+    return scalar(namespace["p"])

@@ -1,9 +1,14 @@
-"""The logistic family: sigmoid and softplus, built on exp and log1p."""
+"""The logistic family: sigmoid, softplus and silu, built on exp and log1p."""
 
 import math
 
+import numpy as np
+
 from .._jit import scalar
+from .._math._format import FORMATS
+from .._math.compensated import reciprocal_of_sum, two_sum
 from .._math.fma import fma
+from .._math.polynomial import polynomial
 from ._params import real
 
 
@@ -13,24 +18,27 @@ def sigmoid(F, m):
     Formula: sigmoid(x) = 1 / (1 + exp(-x)).
     Computed: with e = exp(-|x|) (never overflows), 1/(1+e) for x >= 0 and e/(1+e) for
     x < 0, so both tails keep full relative accuracy: sigmoid(-1000) = 0,
-    sigmoid(1000) = 1, sigmoid(-50) = 1.9e-22.
+    sigmoid(1000) = 1, sigmoid(-50) = 1.9e-22. The rounding errors of 1 + e and of the
+    division are carried as a correction (``fastgrad._math.compensated``).
     Derivative: sigmoid(x)*sigmoid(-x), computed as e/(1+e)^2; unlike y*(1-y) it does not
     cancel to 0 in the tails (sigmoid'(20) = 2.1e-9). sigmoid'(+-inf) = 0.
     """
-    zero, one = F(0), F(1)
+    zero, one, two = F(0), F(1), F(2)
     exp = m.exp
 
     @scalar
     def forward(x, a, b):
         e = exp(-abs(x))
-        s = one / (one + e)
+        q, c = reciprocal_of_sum(one, e, one)  # 1/(1 + e) = q*(1 + c)
+        s = q + q * c
         return s if x >= zero else e * s
 
     @scalar
     def derivative(x, a, b):
         e = exp(-abs(x))
-        s = one / (one + e)
-        return e * s * s
+        q, c = reciprocal_of_sum(one, e, one)
+        d = e * (q * q)
+        return fma(d, two * c, d)
 
     return forward, derivative
 
@@ -86,5 +94,51 @@ def softplus(F, m):
         d = s if z >= zero else e * s
         d = d + e * s * s * dz  # sigmoid(z + dz) = sigmoid(z) + sigmoid'(z)*dz
         return one if z > threshold else d
+
+    return forward, derivative
+
+
+def silu(F, m):
+    """Sigmoid linear unit (swish): x * sigmoid(x).
+
+    Formula: silu(x) = x / (1 + exp(-x)).
+    Computed: with e = exp(-|x|) and s = 1/(1 + e), x*s for x >= 0 and x*e*s for x < 0
+    (never overflows; the left tail keeps its digits: silu(-100) = -3.7e-42).
+    Derivative: sigmoid(x) * (1 + x*sigmoid(-x)), with s*(1 + x*e*s) for x >= 0 and
+    e*s*(1 + x*s) for x < 0 (1 + x*s in one FMA). The bracket is 0 at x = -1.27846
+    (silu's minimum), so for -2.5 <= x <= -0.5 the derivative is computed as
+    (x + 1.27846...)*C(x), C a fitted polynomial, with the root in two parts.
+    silu(-inf) = -0.0, silu(inf) = inf; silu'(-inf) = 0, silu'(inf) = 1.
+    """
+    fmt = FORMATS[np.dtype(F)]
+    zero, neg_zero, one, inf = F(0), F(-0.0), F(1), F(np.inf)
+    root_hi, root_lo = fmt.const("SILU_ROOT_HI"), fmt.const("SILU_ROOT_LO")
+    span_lo, span_hi = fmt.const("SILU_ROOT_SPAN_LO"), fmt.const("SILU_ROOT_SPAN_HI")
+    root_poly = polynomial(fmt.const("SILU_ROOT_C"))
+    root_center = fmt.const("SILU_ROOT_CENTER")
+    exp = m.exp
+
+    @scalar
+    def forward(x, a, b):
+        e = exp(-abs(x))
+        s = one / (one + e)
+        y = x * s if x >= zero else (x * e) * s
+        return neg_zero if x == -inf else y
+
+    @scalar
+    def derivative(x, a, b):
+        e = exp(-abs(x))
+        q, c = reciprocal_of_sum(one, e, one)  # sigmoid(|x|) = q*(1 + c)
+        # sigmoid(x) * (1 + x*sigmoid(-x)), each sigmoid as q or e*q, times (1 + c):
+        right = one + x * (e * q)
+        left = fma(x, q, one) + x * q * c
+        s, bracket = (q, right) if x >= zero else (e * q, left)
+        d = fma(s, bracket, s * bracket * c)
+        p = root_poly(x - root_center)
+        dx, dx_err = two_sum(x, -root_hi)
+        near_root = fma(p, dx, p * (dx_err - root_lo))
+        d = near_root if (span_lo <= x and x <= span_hi) else d
+        d = one if x == inf else d
+        return zero if x == -inf else d
 
     return forward, derivative

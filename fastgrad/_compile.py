@@ -1,0 +1,49 @@
+"""Compile every kernel ahead of use, on all cores, into Numba's on-disk cache.
+
+Kernels compile lazily on first use (0.2-5 s each) and are cached on disk, so a process
+that loads them later pays milliseconds. ``compile_kernels()`` fills that cache in
+worker processes, one (activation, dtype) at a time, so a machine with several cores
+warms it in a fraction of the serial time: ``python -m fastgrad.compile`` (``make test``
+and ``make bench`` run it first).
+"""
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+
+def _compile_one(name, dtype):
+    from ._kernels import KERNEL_NAMES, kernel_set
+    from ._table import BY_NAME
+
+    kernels = kernel_set(BY_NAME[name], dtype)
+    x = np.linspace(-2, 2, 8, dtype=dtype)
+    buffers = [np.empty_like(x), np.empty_like(x)]
+    for kind in KERNEL_NAMES:
+        for parallel in (False, True):
+            kernel = kernels.get(kind, parallel)
+            if kind == "backward":
+                kernel(x, x, buffers[0], 1.0, np.inf)
+            elif kind == "fwd_grad":
+                kernel(x, buffers[0], buffers[1], 1.0, np.inf)
+            else:
+                kernel(x, buffers[0], 1.0, np.inf)
+    return name, np.dtype(dtype).name
+
+
+def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None):
+    """Compile (or load from the cache) every kernel of ``names`` (default: the whole
+    table) in ``dtypes``, in ``processes`` worker processes (default: one per core).
+    Returns the (activation, dtype) pairs done."""
+    from ._table import TABLE
+
+    jobs = [(n, d) for n in (names or [a.name for a in TABLE]) for d in dtypes]
+    processes = processes or os.cpu_count() or 1
+    if processes == 1:
+        return [_compile_one(*job) for job in jobs]
+    # spawn: a forked child would inherit this process's Numba threading state
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+        return list(pool.map(_compile_one, *zip(*jobs, strict=True)))

@@ -1,0 +1,114 @@
+"""The accuracy harness: every kernel against the mpmath oracle over a dtype's whole range.
+
+Shared by ``test_accuracy.py`` (a reduced sweep, in ``make test``) and
+``accuracy_report.py`` (the full sweep: ``make accuracy``). The sweep covers:
+
+- uniform points in [-1, 1] and [-40, 40] (the roots, kinks and curvature live there);
+- log-spaced magnitudes from the smallest subnormal to the largest finite value, both
+  signs;
+- the overflow and underflow thresholds of the dtype's exp, exp(2x), exp(-x^2/2) and the
+  normal tail, each with its neighbouring floats, both signs;
+- each activation's kinks with their neighbours, and the special values (+-0, +-inf, NaN,
+  subnormals, extremes).
+
+Errors are in ulps of the true value (``oracle.ulp_errors``: near underflow, in ulps of
+the smallest normal number's spacing).
+"""
+
+import warnings
+
+import numpy as np
+from conftest import magnitudes, special_values
+from oracle import truth, ulp_errors
+
+import fastgrad as fg
+from fastgrad._peers import torch_module, torch_peer
+
+SWEEP_SIZES = {"reduced": 400, "full": 20000}
+NEIGHBOURS = 3  # floats on each side of a threshold or kink
+
+
+def _around(values, dtype, k=NEIGHBOURS):
+    out = []
+    for v in np.asarray(values, dtype):
+        lo = hi = v
+        out.append(v)
+        for _ in range(k):
+            lo = np.nextafter(lo, dtype(-np.inf))
+            hi = np.nextafter(hi, dtype(np.inf))
+            out.extend([lo, hi])
+    return np.array(out, dtype)
+
+
+def thresholds(dtype):
+    """Where exp-based terms overflow or underflow, and where the normal tail ends."""
+    info = np.finfo(dtype)
+    logs = [
+        np.log(float(info.max)),
+        np.log(float(info.tiny)),
+        np.log(float(info.smallest_subnormal)),
+    ]
+    ts = logs + [v / 2 for v in logs] + [np.sqrt(2 * abs(v)) for v in logs] + [20.0]
+    ts = np.array(ts)
+    return np.concatenate([ts, -ts])
+
+
+def sweep(dtype, size="reduced", kinks=()):
+    n = SWEEP_SIZES[size]
+    mags = magnitudes(dtype, n)
+    xs = np.concatenate(
+        [
+            np.linspace(-1, 1, n),
+            np.linspace(-40, 40, n),
+            mags,
+            -mags,
+            _around(thresholds(dtype), dtype),
+            _around(kinks, dtype) if len(kinks) else [],
+            special_values(dtype),
+        ]
+    ).astype(dtype)
+    return np.unique(xs)  # sorted; NaN last
+
+
+def _reference_outputs(act, params, xs):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = getattr(fg.reference, act.name)(xs, **params)
+        d = getattr(fg.reference, act.name + "_grad")(xs, **params)
+    return np.asarray(y, xs.dtype), np.asarray(d, xs.dtype)
+
+
+def _torch_outputs(act, params, xs):
+    peer = torch_peer(act, **params)
+    if peer is None:
+        return None
+    x = torch_module().from_numpy(xs.copy())
+    return peer.forward(x).numpy(), peer.grad(x).numpy()
+
+
+def outputs(act, params, xs, peers=True):
+    """{implementation: (forward, derivative)} on xs: fastgrad, and with ``peers`` the
+    NumPy reference and torch (when installed)."""
+    out = {"fastgrad": fg.__dict__[act.name + "_fwd_grad"](xs, **params)}
+    if peers:
+        out["numpy"] = _reference_outputs(act, params, xs)
+        torch_out = _torch_outputs(act, params, xs)
+        if torch_out is not None:
+            out["torch"] = torch_out
+    return out
+
+
+def oracle_params(params, dtype):
+    """The parameters as the kernel sees them (cast to the dtype)."""
+    return {k: (None if v is None else float(dtype(v))) for k, v in params.items()}
+
+
+def measure(act, params, dtype, size="reduced", peers=True):
+    """(xs, {implementation: (forward ulps, derivative ulps)})."""
+    xs = sweep(dtype, size, act.kinks)
+    truths = [truth(act.name, which, xs, oracle_params(params, dtype)) for which in (0, 1)]
+    errors = {
+        impl: tuple(ulp_errors(got, truths[which], dtype) for which, got in enumerate(pair))
+        for impl, pair in outputs(act, params, xs, peers).items()
+    }
+    return xs, errors
