@@ -18,6 +18,8 @@ of the dtype, so the rounding of the evaluation dominates the total error:
   minimise the degree.
 - NORMAL_SMALL: Q(t) = 1/2 - t*A(t^2) for t <= NORMAL_SMALL_MAX, where Q is near 1/2
   and the three roundings of the product form above would cost up to 6 ulps.
+- TANH_SMALL: tanh(x) = x + x^3*P(x^2) for |x| <= TANH_SMALL_MAX, where 1 - 2E/(1 + E)
+  (E = exp(-2|x|)) would cancel.
 - ERF_SMALL: erf(u) = u*E(u^2) for |u| <= ERF_SMALL_MAX, where 1 - erfc(u) would cancel.
 - GELU_ROOT_B: gelu's derivative Phi(x) + x*phi(x) is 0 at x = -GELU_ROOT; near it the
   two terms cancel, so for t = -x in [0, GELU_ROOT_SPAN] it is computed as
@@ -41,6 +43,7 @@ LN2_HI_ZERO_BITS = {"float32": 9, "float64": 11}
 # subnormal beyond it (checked in tests/test_math.py).
 NORMAL_TAIL_MAX = {"float32": 14.5, "float64": 39.0}
 ERF_SMALL_MAX = 0.75
+TANH_SMALL_MAX = 0.55
 NORMAL_SMALL_MAX = 0.8
 GELU_ROOT_SPAN = 1.5
 GELU_ROOT_CENTER = 0.75
@@ -84,6 +87,14 @@ def _normal_a(z):
         return SQRT_2PI_INV * (1 - z / 6)
     t = mp.sqrt(z)
     return (mp.ncdf(t) - mp.mpf(1) / 2) / t
+
+
+def _tanh_p(z):
+    """P(z) = (tanh(x) - x)/x^3 with z = x^2, its series limit at 0."""
+    if z < mp.mpf("1e-40"):
+        return -mp.mpf(1) / 3 + 2 * z / 15
+    x = mp.sqrt(z)
+    return (mp.tanh(x) - x) / x**3
 
 
 def _erf_e(z):
@@ -206,6 +217,8 @@ def constants():
             "LOG1P_P": _fit(_log_p, 0, z_max, dtype, scale=2 / z_max),
             "ERF_SMALL": _fit(_erf_e, 0, ERF_SMALL_MAX**2, dtype),
             "NORMAL_SMALL": _fit(_normal_a, 0, NORMAL_SMALL_MAX**2, dtype),
+            # x^3 * P(x^2) is at most a third of tanh(x) there: P's error counts a third
+            "TANH_SMALL": _fit(_tanh_p, 0, TANH_SMALL_MAX**2, dtype, scale=mp.mpf(1)),
             # gelu'(-t) = (t0 - t) * B(t - 1); silu'(x) = (x - x0) * C(x + 1.5): centred,
             # so that the monomials stay below 1 and Horner does not cancel.
             "GELU_ROOT_B": _fit(
@@ -229,6 +242,7 @@ def constants():
         out["NORMAL_K" + suffix] = (float(k), None)
         out["NORMAL_TAIL_MAX" + suffix] = (NORMAL_TAIL_MAX[dtype], None)
         out["ERF_SMALL_MAX" + suffix] = (ERF_SMALL_MAX, None)
+        out["TANH_SMALL_MAX" + suffix] = (TANH_SMALL_MAX, None)
         out["NORMAL_SMALL_MAX" + suffix] = (NORMAL_SMALL_MAX, None)
         out["GELU_ROOT_SPAN" + suffix] = (GELU_ROOT_SPAN, None)
         out["GELU_ROOT_CENTER" + suffix] = (GELU_ROOT_CENTER, None)

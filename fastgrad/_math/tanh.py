@@ -1,10 +1,11 @@
-"""tanh and its derivative sech^2 = 1 - tanh^2, built on expm1 (no cancellation anywhere).
+"""tanh and its derivative sech^2 = 1 - tanh^2, with one exp and no cancellation.
 
-Method: with E = exp(-2|x|) and e = expm1(-2|x|) = E - 1 from one range reduction,
-tanh(|x|) = -e/(2 + e) for |x| < ln2/2 (e ~ -2|x| keeps full relative accuracy:
-tanh(1e-30) = 1e-30) and 1 - 2E/(1 + E) beyond; nothing cancels in either. The rounding
-errors of the denominator and of the division are carried as a correction
-(``compensated.py``). The sign is copied from x, so tanh(-0.0) = -0.0.
+Method: with E = exp(-2|x|) in (0, 1], tanh(|x|) = (1 - E)/(1 + E) = 1 - 2E/(1 + E) for
+|x| > 0.55 (the subtraction loses nothing: 2E/(1 + E) < 1/2 there), and
+x + x^3*P(x^2) below, P a Chebyshev fit (``derive.py``), which keeps full relative
+accuracy for small |x| (tanh(1e-30) = 1e-30). The rounding errors of 1 + E and of the
+division are carried as a correction (``compensated.py``). The sign is copied from x,
+so tanh(-0.0) = -0.0.
 sech^2(x) = 1 - tanh(x)^2 = 4E/(1 + E)^2: never 1 - y^2, which returns 0 once tanh rounds
 to 1 (|x| > 9 in float32) although the truth is ~4*exp(-2|x|).
 
@@ -16,31 +17,29 @@ import math
 
 from .._jit import scalar
 from .compensated import reciprocal_of_sum
+from .polynomial import polynomial
 
 
 def make_tanh(fmt, exp):
     F = fmt.float
-    half, one, two, four = F(0.5), F(1), F(2), F(4)
-    exp_and_expm1 = exp.exp_and_expm1  # bound here: Numba inlines what it sees directly
-
-    @scalar
-    def parts(x):
-        """(E, e, q, c) for |x|: E = exp(-2|x|), e = expm1(-2|x|), and
-        1/(1 + E) = q*(1 + c), the sum taken as 1 + E or 2 + e, whichever is exact-er."""
-        big, e = exp_and_expm1(-two * abs(x))
-        far = big < half
-        q, c = reciprocal_of_sum(one if far else two, big if far else e, one)
-        return big, e, q, c, far
+    one, two, four = F(1), F(2), F(4)
+    small_poly = polynomial(fmt.const("TANH_SMALL"))
+    small_max = fmt.const("TANH_SMALL_MAX")
+    exp_ = exp.exp  # bound here: Numba inlines a function it sees, not a tuple's field
 
     @scalar
     def tanh(x):
-        big, e, q, c, far = parts(x)
-        t = (one - two * big * (q + q * c)) if far else -e * (q + q * c)
-        return math.copysign(t, x)
+        a = abs(x)
+        big = exp_(-two * a)
+        q, c = reciprocal_of_sum(one, big, one)  # 1/(1 + E) = q*(1 + c)
+        far = one - two * big * (q + q * c)
+        near = a + a * (a * a) * small_poly(a * a)
+        return math.copysign(near if a <= small_max else far, x)
 
     @scalar
     def sech2(x):
-        big, e, q, c, far = parts(x)
+        big = exp_(-two * abs(x))
+        q, c = reciprocal_of_sum(one, big, one)
         return four * big * (q * q) * (one + two * c)
 
     return tanh, sech2
