@@ -20,7 +20,6 @@ from .tanh import make_tanh
 class Elementary(NamedTuple):
     exp: object
     expm1: object
-    exp_and_expm1: object  # x -> (exp(x), expm1(x)), one range reduction
     log1p: object
     tanh: object
     sech2: object  # 1 - tanh(x)^2
@@ -35,23 +34,8 @@ class Elementary(NamedTuple):
 
 
 def _build(fmt):
-    exp, expm1, exp_and_expm1 = make_exp(fmt)
-    partial = Elementary(exp, expm1, exp_and_expm1, make_log1p(fmt), *(None,) * 9)
-    tanh, sech2 = make_tanh(fmt, partial)
-    (exp_half_square, tail_parts, upper_tail, scaled_upper_tail, ndtr, erfc, erf) = make_normal(
-        fmt, partial
-    )
-    return partial._replace(
-        tanh=tanh,
-        sech2=sech2,
-        exp_half_square=exp_half_square,
-        tail_parts=tail_parts,
-        upper_tail=upper_tail,
-        scaled_upper_tail=scaled_upper_tail,
-        ndtr=ndtr,
-        erfc=erfc,
-        erf=erf,
-    )
+    exp, expm1 = make_exp(fmt)
+    return Elementary(exp, expm1, make_log1p(fmt), *make_tanh(fmt, exp), *make_normal(fmt, exp))
 
 
 _BY_DTYPE = {np.dtype(np.float32): _build(FLOAT32), np.dtype(np.float64): _build(FLOAT64)}

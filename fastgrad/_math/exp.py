@@ -41,7 +41,7 @@ def exp_min_arg(fmt):
 
 
 def make_exp(fmt):
-    """(exp, expm1, exp_and_expm1) for the dtype ``fmt``."""
+    """(exp, expm1) for the dtype ``fmt``."""
     F, Bits = fmt.float, fmt.int
     one, zero, inf = F(1), F(0), F(np.inf)
     log2e = F(1 / np.log(2))
@@ -115,10 +115,4 @@ def make_exp(fmt):
         kf, r, c = reduce(x, expm1_min)
         return expm1_from(x, kf, r, c)
 
-    @scalar
-    def exp_and_expm1(x):
-        """(exp(x), expm1(x)) from one range reduction."""
-        kf, r, c = reduce(x, x_min)
-        return exp_from(x, kf, r, c), expm1_from(x, kf, r, c)
-
-    return exp, expm1, exp_and_expm1
+    return exp, expm1

@@ -29,7 +29,6 @@ from .polynomial import polynomial
 
 def make_normal(fmt, exp):
     """(exp_half_square, tail_parts, upper_tail, scaled_upper_tail, ndtr, erfc, erf)."""
-    exp_ = exp.exp  # bound here: Numba inlines a function it sees, not a tuple's field
     F = fmt.float
     zero, half, one, two = F(0), F(0.5), F(1), F(2)
     k = fmt.const("NORMAL_K")
@@ -53,7 +52,7 @@ def make_normal(fmt, exp):
     def exp_half_square(t, t_lo):
         """exp(-(t + t_lo)^2 / 2) for t >= 0 (t_lo a small correction to t)."""
         h, lo = square_parts(t, t_lo)
-        return exp_(-half * h) * (one - half * lo)
+        return exp(-half * h) * (one - half * lo)
 
     @scalar
     def tail_parts(t):
@@ -70,7 +69,7 @@ def make_normal(fmt, exp):
         folded into the last product's FMA, so it rounds once."""
         h, lo = square_parts(t, t_lo)
         poly, q, c = tail_parts(t)
-        p = exp_(-half * h) * poly
+        p = exp(-half * h) * poly
         far = fma(p, q, p * q * (c - half * lo))
         near = half - t * small_poly(h)  # t_lo is 0 wherever this is used
         return near if t <= small_max else far
@@ -81,7 +80,7 @@ def make_normal(fmt, exp):
         than Q alone, not twice."""
         h, lo = square_parts(t, zero)
         poly, q, c = tail_parts(t)
-        p = exp_(-half * h) * poly
+        p = exp(-half * h) * poly
         sq = s * q
         sq_err = fma(s, q, -sq)
         far = fma(p, sq, p * (sq * (c - half * lo) + sq_err))

@@ -25,12 +25,11 @@ def make_tanh(fmt, exp):
     one, two, four = F(1), F(2), F(4)
     small_poly = polynomial(fmt.const("TANH_SMALL"))
     small_max = fmt.const("TANH_SMALL_MAX")
-    exp_ = exp.exp  # bound here: Numba inlines a function it sees, not a tuple's field
 
     @scalar
     def tanh(x):
         a = abs(x)
-        big = exp_(-two * a)
+        big = exp(-two * a)
         q, c = reciprocal_of_sum(one, big, one)  # 1/(1 + E) = q*(1 + c)
         far = one - two * big * (q + q * c)
         near = a + a * (a * a) * small_poly(a * a)
@@ -38,7 +37,7 @@ def make_tanh(fmt, exp):
 
     @scalar
     def sech2(x):
-        big = exp_(-two * abs(x))
+        big = exp(-two * abs(x))
         q, c = reciprocal_of_sum(one, big, one)
         return four * big * (q * q) * (one + two * c)
 
