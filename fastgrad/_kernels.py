@@ -21,6 +21,7 @@ import hashlib
 import pathlib
 import types
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -181,4 +182,12 @@ class KernelSet:
         }
         fn = types.FunctionType(template.__code__, namespace, qualname)
         fn.__qualname__ = qualname
-        return _jit.kernel(fn, parallel=parallel, cache=self.cache)
+        dispatcher = _jit.kernel(fn, parallel=parallel, cache=self.cache)
+        return _jit.compile_kernel(dispatcher, self._signature(template))
+
+    def _signature(self, template):
+        """The argument types every call passes: C-contiguous 1-D arrays of the dtype,
+        then the two parameter slots as Python floats."""
+        array = numba.types.Array(numba.from_dtype(self.dtype), 1, "C")
+        n_arrays = template.__code__.co_argcount - 2
+        return (array,) * n_arrays + (numba.types.float64, numba.types.float64)
