@@ -160,8 +160,10 @@ def _as_array(x, fn):
 
 
 def _kernel_picker(activation, kind, params, fn):
-    """pick(arr, kw) -> (kernel, a, b): the kernel of ``kind`` for arr's dtype, serial or
-    parallel by size (compiled on first use), and the slots for the keyword parameters."""
+    """(pick, compiled): pick(arr, kw) -> (kernel, a, b) is the kernel of ``kind`` for arr's
+    dtype, serial or parallel by size (compiled on first use), and the slots for the
+    keyword parameters; compiled[dtype] is [serial, parallel], ``None`` until compiled,
+    which the wrappers' fast paths index directly."""
     sets = {dt: kernel_set(activation, dt) for dt in (_F32, _F64)}
     compiled = {dt: ks.compiled[kind] for dt, ks in sets.items()}
     default = params.default
@@ -174,7 +176,7 @@ def _kernel_picker(activation, kind, params, fn):
         a, b = params.slots(kw, dtype, fn) if kw else default
         return kernel, a, b
 
-    return pick
+    return pick, compiled
 
 
 def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
@@ -189,49 +191,28 @@ def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
     return out
 
 
-class _Wrapper:
-    """What a public function's wrapper closes over. The fast path indexes
-    ``float32``/``float64``, each [serial kernel, parallel kernel], filled on first use
-    (``None`` until then sends the call down the full path, which compiles)."""
-
-    def __init__(self, activation, suffix, params):
-        self.fn_name = activation.name + suffix
-        kind = KIND_NAMES[suffix]
-        self.pick = _kernel_picker(activation, kind, params, self.fn_name)
-        self.float32 = kernel_set(activation, _F32).compiled[kind]
-        self.float64 = kernel_set(activation, _F64).compiled[kind]
-        self.a, self.b = params.default
-
-
 def _make_unary(activation, suffix, params):
     """f(x) or f_grad(x): one input, one output."""
-    w = _Wrapper(activation, suffix, params)
-    fn_name, pick, k32, k64, a0, b0 = w.fn_name, w.pick, w.float32, w.float64, w.a, w.b
+    fn_name = activation.name + suffix
+    pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    k32, k64 = compiled[_F32], compiled[_F64]
+    a0, b0 = params.default
     threshold = _jit.PARALLEL_MIN_SIZE
-    empty, ndarray = np.empty, np.ndarray
 
     def unary(x, *, out=None, **kw):
-        # Fast path: a 1-D C-contiguous float32/float64 array, default parameters.
-        if type(x) is ndarray and x.ndim == 1 and not kw:
-            dt = x.dtype
-            pair = k32 if dt is _F32 else (k64 if dt is _F64 else None)
-            if pair is not None and x.flags.c_contiguous:
-                kernel = pair[x.size >= threshold and _threads.current > 1]
-                if kernel is not None:
-                    if out is None:
-                        res = empty(x.size, dt)
-                        kernel(x, res, a0, b0)
-                        return res
-                    if (
-                        type(out) is ndarray
-                        and out.dtype is dt
-                        and out.shape == x.shape
-                        and out.flags.writeable
-                        and out.flags.c_contiguous
-                    ):
-                        kernel(x, out, a0, b0)
-                        return out
         arr, result = _as_array(x, fn_name)
+        # Fast path: 1-D, default parameters, kernel already compiled.
+        if arr.ndim == 1 and not kw and arr is x:
+            pair = k32 if result is _F32 else k64
+            kernel = pair[arr.size >= threshold and _threads.current > 1]
+            if kernel is not None:
+                if out is None:
+                    res = np.empty(arr.size, result)
+                    kernel(arr, res, a0, b0)
+                    return res
+                if _direct_out(out, arr):
+                    kernel(arr, out, a0, b0)
+                    return out
         kernel, a, b = pick(arr, kw)
         flat = arr if arr.ndim == 1 else arr.reshape(-1)
         if out is not None:
@@ -245,34 +226,13 @@ def _make_unary(activation, suffix, params):
 
 def _make_backward(activation, suffix, params):
     """f_backward(grad_out, x): two inputs, one output."""
-    w = _Wrapper(activation, suffix, params)
-    fn_name, pick, k32, k64, a0, b0 = w.fn_name, w.pick, w.float32, w.float64, w.a, w.b
+    fn_name = activation.name + suffix
+    pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    k32, k64 = compiled[_F32], compiled[_F64]
+    a0, b0 = params.default
     threshold = _jit.PARALLEL_MIN_SIZE
-    empty, ndarray = np.empty, np.ndarray
 
     def backward(grad_out, x, *, out=None, **kw):
-        # Fast path: 1-D C-contiguous arrays of one float dtype, default parameters.
-        if (
-            type(x) is ndarray
-            and type(grad_out) is ndarray
-            and x.ndim == 1
-            and not kw
-            and out is None
-        ):
-            dt = x.dtype
-            pair = k32 if dt is _F32 else (k64 if dt is _F64 else None)
-            if (
-                pair is not None
-                and grad_out.dtype is dt
-                and grad_out.shape == x.shape
-                and x.flags.c_contiguous
-                and grad_out.flags.c_contiguous
-            ):
-                kernel = pair[x.size >= threshold and _threads.current > 1]
-                if kernel is not None:
-                    res = empty(x.size, dt)
-                    kernel(grad_out, x, res, a0, b0)
-                    return res
         if (
             type(x) is np.ndarray
             and type(grad_out) is np.ndarray
@@ -283,6 +243,14 @@ def _make_backward(activation, suffix, params):
             and grad_out.flags.c_contiguous
         ):
             g, arr, result = grad_out, x, x.dtype
+            # Fast path: 1-D, default parameters, no out, kernel already compiled.
+            if arr.ndim == 1 and not kw and out is None:
+                pair = k32 if result is _F32 else k64
+                kernel = pair[arr.size >= threshold and _threads.current > 1]
+                if kernel is not None:
+                    res = np.empty(arr.size, result)
+                    kernel(g, arr, res, a0, b0)
+                    return res
         else:
             g, arr, result = _coerce_pair(grad_out, x, fn_name)
         kernel, a, b = pick(arr, kw)
@@ -298,7 +266,7 @@ def _make_backward(activation, suffix, params):
 
 def _make_fwd_grad(activation, suffix, params):
     fn_name = activation.name + suffix
-    pick = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    pick, _ = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
 
     def fwd_grad(x, *, out=None, **kw):
         arr, result = _as_array(x, fn_name)

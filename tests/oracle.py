@@ -43,15 +43,27 @@ def _tanh_grad(x):
     return mp.sech(x) ** 2
 
 
+def _with_limits(at_minus_inf, at_plus_inf):
+    """fn extended to +-inf by its limits (where mpmath would give inf*0 = NaN)."""
+
+    def extend(fn):
+        def extended(x):
+            if mp.isinf(x):
+                return mp.mpf(at_plus_inf if x > 0 else at_minus_inf)
+            return fn(x)
+
+        return extended
+
+    return extend
+
+
+@_with_limits(0, mp.inf)
 def _silu(x):
-    if mp.isinf(x):
-        return x if x > 0 else mp.mpf(0)
     return x * _sigmoid(x)
 
 
+@_with_limits(0, 1)
 def _silu_grad(x):
-    if mp.isinf(x):
-        return mp.mpf(1) if x > 0 else mp.mpf(0)
     return _sigmoid(x) * (1 + x * _sigmoid(-x))
 
 
@@ -63,15 +75,13 @@ def _ncdf(x):
     return mp.ncdf(x)
 
 
+@_with_limits(0, mp.inf)
 def _gelu(x):
-    if mp.isinf(x):
-        return x if x > 0 else mp.mpf(0)
     return x * _ncdf(x)
 
 
+@_with_limits(0, 1)
 def _gelu_grad(x):
-    if mp.isinf(x):
-        return mp.mpf(1) if x > 0 else mp.mpf(0)
     return _ncdf(x) + x * mp.npdf(x)
 
 

@@ -86,19 +86,21 @@ def make_exp(fmt):
         return r * r * q(r) + c
 
     @scalar
-    def exp_from(x, kf, r, c):
-        y = scale(one + (r + expm1_of_reduced(r, c)), kf)
-        y = y if x >= x_min else zero
+    def with_limits(x, y, lo, below):
+        """y, except ``below`` under ``lo``, +inf past overflow, and NaN for NaN."""
+        y = y if x >= lo else below
         y = inf if x > x_max else y
         return x if x != x else y
 
     @scalar
     def exp(x):
         kf, r, c = reduce(x, x_min)
-        return exp_from(x, kf, r, c)
+        y = scale(one + (r + expm1_of_reduced(r, c)), kf)
+        return with_limits(x, y, x_min, zero)
 
     @scalar
-    def expm1_from(x, kf, r, c):
+    def expm1(x):
+        kf, r, c = reduce(x, expm1_min)
         tail = expm1_of_reduced(r, c)
         if kf > expm1_big_k:
             y = scale(one + (r + tail), kf) - one
@@ -106,13 +108,6 @@ def make_exp(fmt):
             s = two_pow(Bits(kf))
             y = fma(s, r, s - one) + s * tail  # s*r + (s - 1): one rounding
         y = x if x == zero else y  # expm1(-0.0) = -0.0
-        y = y if x >= expm1_min else -one
-        y = inf if x > x_max else y
-        return x if x != x else y
-
-    @scalar
-    def expm1(x):
-        kf, r, c = reduce(x, expm1_min)
-        return expm1_from(x, kf, r, c)
+        return with_limits(x, y, expm1_min, -one)
 
     return exp, expm1
