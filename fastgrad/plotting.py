@@ -192,8 +192,12 @@ class _SplitScale:
         return np.sign(x) * np.where(a <= self.LINEAR, self.SHARE * a / self.LINEAR, far)
 
     def label(self, ax):
-        ticks = [0.0, 10.0, 20.0] + [10.0**k for k in (10, 30, 100, 300)]
-        ticks = [t for t in ticks if np.log10(max(t, 1)) <= np.log10(self.LINEAR) + self.decades]
+        candidates = [0.0, 10.0, 20.0] + [10.0**k for k in (10, 30, 100, 300)]
+        top = np.log10(self.LINEAR) + self.decades
+        ticks = []
+        for t in candidates:  # drop labels that would overlap their left neighbour
+            if np.log10(max(t, 1)) <= top and (not ticks or self(t) - self(ticks[-1]) > 0.15):
+                ticks.append(t)
         ticks = sorted({-t for t in ticks} | set(ticks))
         labels = [f"{t:g}" for t in ticks]
         ax.set_xticks(self(ticks), labels, fontsize=7)
