@@ -18,13 +18,15 @@ Each option is a deliberate choice:
   512-bit loops ran the transcendental kernels 1.2-1.5x faster at 1e7. Numba has no
   option for it, so a hook on its CPU context adds the attribute to the functions that
   ``compile_kernel`` compiles, in that thread only; other code is untouched.
-- Subnormal results: the elementary functions flush results below the smallest normal
-  number to zero (see ``fastgrad._math``); nothing else flushes, and no FTZ/DAZ mode is set.
+- Subnormal results are not flushed: the elementary functions underflow gradually (see
+  ``fastgrad._math.exp``), and no FTZ/DAZ mode is set.
 """
 
 import threading
 
 import numba
+from numba.core import codegen as _numba_codegen
+from numba.core import config as _numba_config
 from numba.core import cpu as _numba_cpu
 
 _COMMON = dict(
@@ -49,6 +51,16 @@ def scalar(fn):
     13 s this way, with the same vectorised machine code.
     """
     return numba.njit(cache=False, forceinline=True, **_COMMON)(fn)
+
+
+def _target_features():
+    """The CPU features Numba compiles for (NUMBA_CPU_FEATURES, else the host's)."""
+    return (_numba_config.CPU_FEATURES or _numba_codegen.get_host_cpu_features()).split(",")
+
+
+# With AVX-512 the elementary functions scale by 2^k with one vscalef instruction
+# (``fastgrad._math.ldexp``); without it, with two multiplications.
+HAS_AVX512 = "+avx512f" in _target_features()
 
 
 def kernel(fn, *, parallel, cache=True):

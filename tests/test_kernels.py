@@ -81,7 +81,8 @@ def test_every_kernel_loop_is_vectorised(act, dtype):
 
     Each loop is a vectorised body plus a scalar remainder, so packed operations are a
     good fraction of the scalar ones (0.35-0.77 measured); a loop left scalar, e.g. by a
-    call to an un-inlined function in its body, has almost none, and leaves a call."""
+    call to an un-inlined function in its body, has almost none, and leaves a call
+    (to fastgrad's own function, or to libm's ldexp where LLVM cannot vectorise it)."""
     ks = KernelSet(act, dtype, cache=False)  # Numba cannot show the code of cached kernels
     rng = np.random.default_rng(6)
     x = rng.standard_normal(64).astype(dtype)
@@ -92,7 +93,7 @@ def test_every_kernel_loop_is_vectorised(act, dtype):
         asm = kernel.inspect_asm(kernel.signatures[0])
         packed, scalar = len(_packed_vector_ops(asm, dtype)), len(_scalar_ops(asm, dtype))
         assert packed >= 8 and packed >= 0.25 * scalar, (act.name, name, packed, scalar)
-        assert not re.search(r"call\w*\s+[^\n]*fastgrad", asm), (act.name, name)
+        assert not re.search(r"call\w*\s+[^\n]*(fastgrad|ldexp)", asm), (act.name, name)
 
 
 def test_import_compiles_nothing():

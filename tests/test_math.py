@@ -11,7 +11,7 @@ from oracle import ulp_errors
 
 from fastgrad._math import derive, elementary
 from fastgrad._math._format import FORMATS
-from fastgrad._math.exp import exp_min_arg
+from fastgrad._math.exp import exp_min_arg, make_exp
 
 mp.mp.dps = 40
 
@@ -104,6 +104,28 @@ def test_results_below_the_smallest_normal_underflow_gradually(dtype):
     assert np.all(got > 0)
     assert np.max(np.abs(got - truth)) <= float(info.smallest_subnormal)
     assert _apply("exp", dtype, [exp_min_arg(FORMATS[np.dtype(dtype)])])[0] == 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_both_ways_of_scaling_by_two_to_the_k_give_the_same_bits(dtype):
+    """ldexp (vscalef, used with AVX-512) and the two-multiplication fallback both round
+    once, so exp and expm1 agree bit for bit, subnormal and overflowing results included;
+    this checks the fallback that machines without AVX-512 run."""
+    fmt = FORMATS[np.dtype(dtype)]
+    info = np.finfo(dtype)
+    lo, hi = np.log(float(info.smallest_subnormal)) - 2, np.log(float(info.max)) + 2
+    xs = np.concatenate([np.linspace(lo, hi, 200001), [np.nan, np.inf, -np.inf, 0.0, -0.0]])
+    xs = xs.astype(dtype)
+    for name, by_ldexp, by_products in zip(
+        ("exp", "expm1"),
+        make_exp(fmt, use_ldexp=True),
+        make_exp(fmt, use_ldexp=False),
+        strict=True,
+    ):
+        got, fallback = np.empty_like(xs), np.empty_like(xs)
+        _kernel(by_ldexp)(xs, got)
+        _kernel(by_products)(xs, fallback)
+        np.testing.assert_array_equal(got.view(fmt.int), fallback.view(fmt.int), err_msg=name)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)

@@ -3,25 +3,30 @@
 Method: x = k*ln2 + r with k = round(x/ln2) and |r| <= ln2/2 (Cody-Waite: ln2 split in a
 short LN2_HI, for which k*LN2_HI is exact, and a correction LN2_LO); then
 exp(r) = 1 + r + r^2*Q(r) (plus the rounding error c of r, carried separately), Q a
-Chebyshev fit (degree 4 for float32, 9 for
-float64, see ``derive.py``). exp(x) = (1 + p)*2^k, with 2^k applied in two halves so every
-k from the subnormal range up to overflow is representable without a branch.
-expm1(x) = (2^k*r + (2^k - 1)) + 2^k*(r^2*Q(r) + c) (the first part in one FMA; for k = 0,
-where expm1 is small, r = x exactly), and exp(x) - 1 once 2^k dwarfs the 1.
+Chebyshev fit (degree 4 for float32, 9 for float64, see ``derive.py``).
+exp(x) = (1 + p)*2^k, 2^k applied with one rounding: by ``ldexp`` (one vscalef
+instruction) with AVX-512, else by two multiplications by 2^(k - k//2) and 2^(k//2),
+each a normal number, so every k from the subnormal range up to overflow works without
+a branch. expm1(x) = (2^k*r + (2^k - 1)) + 2^k*(r^2*Q(r) + c) (the first part in one
+FMA; for k = 0, where expm1 is small, r = x exactly), and exp(x) - 1 once 2^k dwarfs
+the 1. k is read from the low bits of the rounding sum, not converted from kf.
+No argument clamping: outside [exp_min_arg, largest_finite_exp_arg] the reduction's
+value is discarded by the final selects (``with_limits``), which cost less than clamps.
 
 Special values: NaN -> NaN, exp(+inf) = +inf, exp(-inf) = 0, expm1(-inf) = -1; results
 above the largest finite value are +inf.
-Results below the smallest normal number: computed, not flushed. The last multiplication
-by 2^(k/2) rounds them to the nearest subnormal (gradual underflow), so the absolute error
-stays below the smallest subnormal; arguments below ``exp_min_arg`` return +0. (Producing
-a subnormal costs the CPU a microcode assist, only on the elements that produce one.)
+Results below the smallest normal number: computed, not flushed. The scaling by 2^k
+rounds them to the nearest subnormal (gradual underflow), so the absolute error stays
+below the smallest subnormal; arguments below ``exp_min_arg`` return +0. (Producing a
+subnormal costs the CPU a microcode assist, only on the elements that produce one.)
 Measured error: see ``tests/test_math.py``.
 """
 
 import numpy as np
 
-from .._jit import scalar
+from .._jit import HAS_AVX512, scalar
 from .fma import fma
+from .ldexp import ldexp
 from .polynomial import polynomial
 
 
@@ -40,8 +45,9 @@ def exp_min_arg(fmt):
     return fmt.float((smallest_log2 - fmt.mantissa_bits - 2) * np.log(2.0))
 
 
-def make_exp(fmt):
-    """(exp, expm1) for the dtype ``fmt``."""
+def make_exp(fmt, use_ldexp=HAS_AVX512):
+    """(exp, expm1) for the dtype ``fmt``; ``use_ldexp`` picks how 2^k is applied (the
+    two ways give the same bits: both round once)."""
     F, Bits = fmt.float, fmt.int
     one, zero, inf = F(1), F(0), F(np.inf)
     log2e = F(1 / np.log(2))
@@ -57,28 +63,39 @@ def make_exp(fmt):
     # Above this many binades 2^k - 1 rounds to 2^k, so expm1 = exp - 1 loses nothing.
     expm1_big_k = fmt.mantissa_bits + 2
     bias, mbits = fmt.exponent_bias, fmt.mantissa_bits
+    # The rounding sum's low mantissa bits hold k (two's complement, |k| < 2^(mbits-2)):
+    # shifting them to the top and back sign-extends them.
+    k_shift = 8 * np.dtype(F).itemsize - mbits + 1
 
     @scalar
     def two_pow(k):
         return Bits((k + bias) << mbits).view(F)
 
     @scalar
-    def reduce(x, lo):
-        """(k, r, c) with exp(x) = 2^k * exp(r + c), |c| tiny, x clamped to [lo, x_max]."""
-        xc = x if x > lo else lo  # NaN -> lo: callers restore NaN
-        xc = xc if xc < x_max else x_max
-        kf = (xc * log2e + round_shift) - round_shift
-        a = xc - kf * ln2_hi  # exact
+    def reduce(x):
+        """(kf, k, r, c) with exp(x) = 2^k * exp(r + c), |c| tiny, kf = k as a float.
+        Meaningful for x in [exp_min_arg, x_max]; callers discard the rest."""
+        shifted = x * log2e + round_shift
+        kf = shifted - round_shift
+        k = Bits(Bits(F(shifted).view(Bits) << k_shift) >> k_shift)
+        a = x - kf * ln2_hi  # exact
         b = kf * ln2_lo
         r = a - b
-        return kf, r, (a - r) - b  # c: the rounding error of r
+        return kf, k, r, (a - r) - b  # c: the rounding error of r
 
-    @scalar
-    def scale(v, kf):
-        """v * 2^k in two halves: each half is a normal number for every k in range."""
-        k = Bits(kf)
-        half = k >> 1
-        return v * two_pow(k - half) * two_pow(half)
+    if use_ldexp:
+
+        @scalar
+        def scale(v, k):
+            return ldexp(v, k)
+
+    else:
+
+        @scalar
+        def scale(v, k):
+            """v * 2^k in two halves: each half is a normal number for every k in range."""
+            half = k >> 1
+            return v * two_pow(k - half) * two_pow(half)
 
     @scalar
     def expm1_of_reduced(r, c):
@@ -94,18 +111,18 @@ def make_exp(fmt):
 
     @scalar
     def exp(x):
-        kf, r, c = reduce(x, x_min)
-        y = scale(one + (r + expm1_of_reduced(r, c)), kf)
+        kf, k, r, c = reduce(x)
+        y = scale(one + (r + expm1_of_reduced(r, c)), k)
         return with_limits(x, y, x_min, zero)
 
     @scalar
     def expm1(x):
-        kf, r, c = reduce(x, expm1_min)
+        kf, k, r, c = reduce(x)
         tail = expm1_of_reduced(r, c)
         if kf > expm1_big_k:
-            y = scale(one + (r + tail), kf) - one
+            y = scale(one + (r + tail), k) - one
         else:
-            s = two_pow(Bits(kf))
+            s = two_pow(k)
             y = fma(s, r, s - one) + s * tail  # s*r + (s - 1): one rounding
         y = x if x == zero else y  # expm1(-0.0) = -0.0
         return with_limits(x, y, expm1_min, -one)
