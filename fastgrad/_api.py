@@ -243,14 +243,18 @@ def _make_backward(activation, suffix, params):
             and grad_out.flags.c_contiguous
         ):
             g, arr, result = grad_out, x, x.dtype
-            # Fast path: 1-D, default parameters, no out, kernel already compiled.
-            if arr.ndim == 1 and not kw and out is None:
+            # Fast path: 1-D, default parameters, kernel already compiled.
+            if arr.ndim == 1 and not kw:
                 pair = k32 if result is _F32 else k64
                 kernel = pair[arr.size >= threshold and _threads.current > 1]
                 if kernel is not None:
-                    res = np.empty(arr.size, result)
-                    kernel(g, arr, res, a0, b0)
-                    return res
+                    if out is None:
+                        res = np.empty(arr.size, result)
+                        kernel(g, arr, res, a0, b0)
+                        return res
+                    if _direct_out(out, arr):
+                        kernel(g, arr, out, a0, b0)
+                        return out
         else:
             g, arr, result = _coerce_pair(grad_out, x, fn_name)
         kernel, a, b = pick(arr, kw)
