@@ -1,13 +1,14 @@
 """exp and expm1 in plain arithmetic, so that loops calling them vectorise (no libm call).
 
 Method: x = k*ln2 + r with k = round(x/ln2) and |r| <= ln2/2 (Cody-Waite: ln2 split in a
-short LN2_HI, for which k*LN2_HI is exact, and a correction LN2_LO); then
-exp(r) = 1 + r + r^2*Q(r) (plus the rounding error c of r, carried separately), Q a
-Chebyshev fit (degree 4 for float32, 9 for float64, see ``derive.py``).
+short LN2_HI, for which k*LN2_HI is exact, and a correction LN2_LO, applied by one FMA);
+then exp(r) = 1 + r + r^2*Q(r), Q a Chebyshev fit (degree 4 for float32, 9 for float64,
+see ``derive.py``). (Carrying r's rounding error as well took float64's exp from 0.92 to
+0.90 ulps for three more operations per element; not worth it.)
 exp(x) = (1 + p)*2^k, 2^k applied with one rounding: by ``ldexp`` (one vscalef
 instruction) with AVX-512, else by two multiplications by 2^(k - k//2) and 2^(k//2),
 each a normal number, so every k from the subnormal range up to overflow works without
-a branch. expm1(x) = (2^k*r + (2^k - 1)) + 2^k*(r^2*Q(r) + c) (the first part in one
+a branch. expm1(x) = (2^k*r + (2^k - 1)) + 2^k*r^2*Q(r) (the first part in one
 FMA; for k = 0, where expm1 is small, r = x exactly), and exp(x) - 1 once 2^k dwarfs
 the 1. k is read from the low bits of the rounding sum, not converted from kf.
 No argument clamping: outside [exp_min_arg, largest_finite_exp_arg] the reduction's
@@ -73,15 +74,12 @@ def make_exp(fmt, use_ldexp=HAS_AVX512):
 
     @scalar
     def reduce(x):
-        """(kf, k, r, c) with exp(x) = 2^k * exp(r + c), |c| tiny, kf = k as a float.
-        Meaningful for x in [exp_min_arg, x_max]; callers discard the rest."""
+        """(kf, k, r) with exp(x) = 2^k * exp(r), kf = k as a float. Meaningful for x in
+        [exp_min_arg, x_max]; callers discard the rest."""
         shifted = x * log2e + round_shift
         kf = shifted - round_shift
         k = Bits(Bits(F(shifted).view(Bits) << k_shift) >> k_shift)
-        a = x - kf * ln2_hi  # exact
-        b = kf * ln2_lo
-        r = a - b
-        return kf, k, r, (a - r) - b  # c: the rounding error of r
+        return kf, k, fma(-kf, ln2_lo, x - kf * ln2_hi)  # x - kf*ln2_hi is exact
 
     if use_ldexp:
 
@@ -98,27 +96,27 @@ def make_exp(fmt, use_ldexp=HAS_AVX512):
             return v * two_pow(k - half) * two_pow(half)
 
     @scalar
-    def expm1_of_reduced(r, c):
-        """exp(r + c) - 1 - r, the part of exp(r) - 1 after its leading term."""
-        return r * r * q(r) + c
+    def expm1_of_reduced(r):
+        """exp(r) - 1 - r, the part of exp(r) - 1 after its leading term."""
+        return r * r * q(r)
 
     @scalar
     def with_limits(x, y, lo, below):
-        """y, except ``below`` under ``lo``, +inf past overflow, and NaN for NaN."""
-        y = y if x >= lo else below
-        y = inf if x > x_max else y
-        return x if x != x else y
+        """y, except ``below`` under ``lo`` and +inf past overflow. A NaN x fails both
+        comparisons and keeps y, which the arithmetic has made NaN."""
+        y = below if x < lo else y
+        return inf if x > x_max else y
 
     @scalar
     def exp(x):
-        kf, k, r, c = reduce(x)
-        y = scale(one + (r + expm1_of_reduced(r, c)), k)
+        kf, k, r = reduce(x)
+        y = scale(one + (r + expm1_of_reduced(r)), k)
         return with_limits(x, y, x_min, zero)
 
     @scalar
     def expm1(x):
-        kf, k, r, c = reduce(x)
-        tail = expm1_of_reduced(r, c)
+        kf, k, r = reduce(x)
+        tail = expm1_of_reduced(r)
         if kf > expm1_big_k:
             y = scale(one + (r + tail), k) - one
         else:
