@@ -106,7 +106,7 @@ def silu(F, m):
     (never overflows; the left tail keeps its digits: silu(-100) = -3.7e-42).
     Derivative: sigmoid(x) * (1 + x*sigmoid(-x)), with s*(1 + x*e*s) for x >= 0 and
     e*s*(1 + x*s) for x < 0 (1 + x*s in one FMA). The bracket is 0 at x = -1.27846
-    (silu's minimum), so for -2.5 <= x <= -0.5 the derivative is computed as
+    (silu's minimum), so for -1.6 <= x <= -0.95 the derivative is computed as
     (x + 1.27846...)*C(x), C a fitted polynomial, with the root in two parts.
     silu(-inf) = -0.0, silu(inf) = inf; silu'(-inf) = 0, silu'(inf) = 1.
     """
