@@ -99,10 +99,13 @@ _install_vector_width_hook()
 
 def compile_kernel(dispatcher, signature):
     """Compile (or load from the cache) ``dispatcher`` for ``signature`` with 512-bit
-    vectors preferred."""
+    vectors preferred, and only for it: a call with other argument types converts them
+    to it (a writable array to a read-only parameter) or raises, instead of compiling a
+    second, 256-bit specialisation on the spot."""
     _wide.on = True
     try:
         dispatcher.compile(signature)
     finally:
         _wide.on = False
+    dispatcher.disable_compile()
     return dispatcher

@@ -3,7 +3,9 @@
 Every kernel is one of the loop templates below, compiled with the activation's scalar
 functions bound to ``_f``/``_df``, for one dtype, serial or ``prange``-parallel (the same
 template: ``parallel=False`` runs ``prange`` as ``range``). Kernels take C-contiguous 1-D
-arrays only (the wrapper flattens), since 'A'-layout loops run ~4x slower.
+arrays only (the wrapper flattens), since 'A'-layout loops run ~4x slower. Each kernel has
+exactly one signature, its inputs typed read-only: a writable array converts to it, so
+read-only inputs (memory maps, np.frombuffer) run the same ahead-compiled machine code.
 
 Outputs may alias inputs, and the kernels sort that out themselves (a pointer compare
 costs nanoseconds, ``np.may_share_memory`` half a microsecond): when the output *is* an
@@ -99,6 +101,8 @@ _KERNELS = {
     "fwd_grad": (_pair, {"_f": 0, "_df": 1}),
 }
 KERNEL_NAMES = tuple(_KERNELS)
+# How many of a template's array arguments are outputs (the last ones).
+_OUTPUTS = {_map: 1, _scaled: 1, _pair: 2}
 
 _MATH_SOURCES = ("_jit.py", "_math/*.py", "activations/*.py")
 _digest = None
@@ -186,8 +190,12 @@ class KernelSet:
         return _jit.compile_kernel(dispatcher, self._signature(template))
 
     def _signature(self, template):
-        """The argument types every call passes: C-contiguous 1-D arrays of the dtype,
-        then the two parameter slots as Python floats."""
-        array = numba.types.Array(numba.from_dtype(self.dtype), 1, "C")
-        n_arrays = template.__code__.co_argcount - 2
-        return (array,) * n_arrays + (numba.types.float64, numba.types.float64)
+        """The argument types every call passes: C-contiguous 1-D arrays of the dtype
+        (the inputs typed read-only, so that one machine code serves read-only and
+        writable inputs alike), then the two parameter slots as Python floats."""
+        element = numba.from_dtype(self.dtype)
+        given = numba.types.Array(element, 1, "C", readonly=True)
+        written = numba.types.Array(element, 1, "C")
+        n_out = _OUTPUTS[template]
+        n_in = template.__code__.co_argcount - 2 - n_out
+        return (given,) * n_in + (written,) * n_out + (numba.types.float64,) * 2

@@ -117,3 +117,30 @@ def test_parameter_values_do_not_recompile():
     for beta in (0.25, 2.0, 3.0):
         fg.softplus(x, beta=beta, threshold=10.0)
     assert len(kernel.signatures) == before == 1
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_read_only_unaligned_and_writable_inputs_share_one_machine_code(act):
+    """Inputs are typed read-only and compiling is closed after the first signature, so
+    a read-only or unaligned array runs the same (512-bit, ahead-compiled) kernel as a
+    writable one, instead of compiling a second specialisation on the spot."""
+    x = np.linspace(-3, 3, 100)
+    read_only = x.copy()
+    read_only.flags.writeable = False
+    raw = np.zeros(x.nbytes + 1, np.uint8)
+    unaligned = raw[1:].view(np.float64)
+    unaligned[:] = x
+    assert not unaligned.flags.aligned
+    for name in ("", "_grad", "_fwd_grad"):
+        fn = getattr(fg, act.name + name)
+        want = fn(x)
+        for arr in (read_only, unaligned):
+            np.testing.assert_array_equal(fn(arr), want)
+    backward = getattr(fg, act.name + "_backward")
+    want = backward(x, x)
+    np.testing.assert_array_equal(backward(read_only, unaligned), want)
+    np.testing.assert_array_equal(backward(unaligned, read_only, out=unaligned.copy()), want)
+    ks = kernel_set(act, np.float64)
+    for name in KERNEL_NAMES:
+        kernel = ks.compiled[name][False]
+        assert kernel is not None and len(kernel.signatures) == 1, (name, kernel.signatures)
