@@ -18,6 +18,8 @@ Each option is a deliberate choice:
   512-bit loops ran the transcendental kernels 1.2-1.5x faster at 1e7. Numba has no
   option for it, so a hook on its CPU context adds the attribute to the functions that
   ``compile_kernel`` compiles, in that thread only; other code is untouched.
+- One signature per kernel: ``compile_kernel`` closes compiling after it, so an argument
+  type that differs (a read-only input) is converted, never compiled for at call time.
 - Subnormal results are not flushed: the elementary functions underflow gradually (see
   ``fastgrad._math.exp``), and no FTZ/DAZ mode is set.
 """
