@@ -81,6 +81,25 @@ def _writable_1d(out, dtype, size):
     return flags.c_contiguous and flags.writeable
 
 
+def _fast_kernel(x, kw, k32, k64):
+    """The wrappers' fast path: the compiled kernel (from the [serial, parallel] pairs
+    k32/k64) for a 1-D C-contiguous float32/float64 ndarray with default parameters, or
+    None (not compiled yet, or any other input: the general path handles it). Tests ints
+    and identities only; a 1e3-element call is ~1.5 us, so each avoided tuple or call
+    counts."""
+    if type(x) is not np.ndarray or kw or x.ndim != 1:
+        return None
+    dtype = x.dtype
+    if dtype is not _F32 and dtype is not _F64:
+        return None
+    pair = k32 if dtype is _F32 else k64
+    kernel = pair[x.size >= _jit.PARALLEL_MIN_SIZE and _threads.current > 1]
+    if kernel is None:
+        return None
+    flags = x.flags
+    return kernel if flags.c_contiguous and flags.writeable else None
+
+
 def _check_out(out, shape, dtype, fn, what="out"):
     """Raise for an unusable ``out``; a usable one is written through a temporary."""
     if not isinstance(out, np.ndarray):
@@ -168,19 +187,21 @@ def _as_array(x, fn):
 
 
 def _kernel_picker(activation, kind, params, fn):
-    """(pick, compiled): pick(arr, kw) -> (kernel, a, b) is the kernel of ``kind`` for arr's
-    dtype, serial or parallel by size (compiled on first use), and the slots for the
-    keyword parameters; compiled[dtype] is [serial, parallel], ``None`` until compiled,
-    which the wrappers' fast paths index directly."""
+    """(pick, compiled): pick(inputs, kw) -> (kernel, a, b) is the kernel of ``kind`` for
+    the input arrays (the last one's dtype and size: serial or parallel; compiled on
+    first use, also for read-only inputs), and the slots for the keyword parameters;
+    compiled[dtype] is [serial, parallel], ``None`` until compiled, which the wrappers'
+    fast paths index directly."""
     sets = {dt: kernel_set(activation, dt) for dt in (_F32, _F64)}
     compiled = {dt: ks.compiled[kind] for dt, ks in sets.items()}
     default = params.default
     threshold = _jit.PARALLEL_MIN_SIZE
 
-    def pick(arr, kw):
+    def pick(inputs, kw):
+        arr = inputs[-1]
         dtype = arr.dtype
         parallel = arr.size >= threshold and _threads.current > 1
-        kernel = compiled[dtype][parallel] or sets[dtype].get(kind, parallel)
+        kernel = sets[dtype].for_inputs(kind, parallel, inputs)
         a, b = params.slots(kw, dtype, fn) if kw else default
         return kernel, a, b
 
@@ -205,26 +226,19 @@ def _make_unary(activation, suffix, params):
     pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default
-    threshold = _jit.PARALLEL_MIN_SIZE
 
     def unary(x, *, out=None, **kw):
-        # Fast path: a 1-D C-contiguous float32/float64 array, default parameters, the
-        # kernel compiled, out None or directly writable. Written out inline: each Python
-        # call or tuple (x.shape) it avoids is ~5% of a 1e3-element call.
-        if type(x) is np.ndarray and not kw and x.ndim == 1:
-            dtype, size = x.dtype, x.size
-            if dtype is _F32 or dtype is _F64:
-                kernel = (k32 if dtype is _F32 else k64)[size >= threshold and _threads.current > 1]
-                if kernel is not None and x.flags.c_contiguous:
-                    if out is None:
-                        res = np.empty(size, dtype)
-                        kernel(x, res, a0, b0)
-                        return res
-                    if _writable_1d(out, dtype, size):
-                        kernel(x, out, a0, b0)
-                        return out
+        kernel = _fast_kernel(x, kw, k32, k64)
+        if kernel is not None:
+            if out is None:
+                res = np.empty(x.size, x.dtype)
+                kernel(x, res, a0, b0)
+                return res
+            if _writable_1d(out, x.dtype, x.size):
+                kernel(x, out, a0, b0)
+                return out
         arr, result = _as_array(x, fn_name)
-        kernel, a, b = pick(arr, kw)
+        kernel, a, b = pick((arr,), kw)
         flat = arr if arr.ndim == 1 else arr.reshape(-1)
         if out is not None:
             return _into_out(kernel, (flat,), arr, result, out, a, b, fn_name)
@@ -241,29 +255,27 @@ def _make_backward(activation, suffix, params):
     pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default
-    threshold = _jit.PARALLEL_MIN_SIZE
 
     def backward(grad_out, x, *, out=None, **kw):
-        # Fast path, as in unary: both 1-D C-contiguous arrays of one float dtype and size.
-        if type(x) is np.ndarray and type(grad_out) is np.ndarray and not kw and x.ndim == 1:
-            dtype, size = x.dtype, x.size
-            if (
-                (dtype is _F32 or dtype is _F64)
-                and grad_out.dtype is dtype
-                and grad_out.ndim == 1
-                and grad_out.size == size
-            ):
-                kernel = (k32 if dtype is _F32 else k64)[size >= threshold and _threads.current > 1]
-                if kernel is not None and x.flags.c_contiguous and grad_out.flags.c_contiguous:
-                    if out is None:
-                        res = np.empty(size, dtype)
-                        kernel(grad_out, x, res, a0, b0)
-                        return res
-                    if _writable_1d(out, dtype, size):
-                        kernel(grad_out, x, out, a0, b0)
-                        return out
+        kernel = _fast_kernel(x, kw, k32, k64)
+        if (
+            kernel is not None
+            and type(grad_out) is np.ndarray
+            and grad_out.dtype is x.dtype
+            and grad_out.ndim == 1
+            and grad_out.size == x.size
+            and (g_flags := grad_out.flags).c_contiguous
+            and g_flags.writeable
+        ):
+            if out is None:
+                res = np.empty(x.size, x.dtype)
+                kernel(grad_out, x, res, a0, b0)
+                return res
+            if _writable_1d(out, x.dtype, x.size):
+                kernel(grad_out, x, out, a0, b0)
+                return out
         g, arr, result = _coerce_pair(grad_out, x, fn_name)
-        kernel, a, b = pick(arr, kw)
+        kernel, a, b = pick((g, arr), kw)
         inputs = (g, arr) if arr.ndim == 1 else (g.reshape(-1), arr.reshape(-1))
         if out is not None:
             return _into_out(kernel, inputs, arr, result, out, a, b, fn_name)
@@ -275,12 +287,33 @@ def _make_backward(activation, suffix, params):
 
 
 def _make_fwd_grad(activation, suffix, params):
+    """f_fwd_grad(x): one input, the pair (y, dy/dx) out. The kernel itself refuses
+    overlapping outputs (it returns False before writing)."""
     fn_name = activation.name + suffix
-    pick, _ = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    k32, k64 = compiled[_F32], compiled[_F64]
+    a0, b0 = params.default
+    overlap = f"{fn_name}: out[0] and out[1] must not overlap"
 
     def fwd_grad(x, *, out=None, **kw):
+        kernel = _fast_kernel(x, kw, k32, k64)
+        if kernel is not None:
+            dtype, size = x.dtype, x.size
+            if out is None:
+                y, d = np.empty(size, dtype), np.empty(size, dtype)
+                kernel(x, y, d, a0, b0)
+                return y, d
+            if (
+                type(out) is tuple
+                and len(out) == 2
+                and _writable_1d(out[0], dtype, size)
+                and _writable_1d(out[1], dtype, size)
+            ):
+                if not kernel(x, out[0], out[1], a0, b0):
+                    raise ValueError(overlap)
+                return out
         arr, result = _as_array(x, fn_name)
-        kernel, a, b = pick(arr, kw)
+        kernel, a, b = pick((arr,), kw)
         if out is None:
             y, d = np.empty_like(arr), np.empty_like(arr)
             kernel(_flat(arr), _flat(y), _flat(d), a, b)
@@ -288,15 +321,14 @@ def _make_fwd_grad(activation, suffix, params):
         if not isinstance(out, tuple) or len(out) != 2:
             raise TypeError(f"{fn_name}: out must be a pair of arrays (y_out, grad_out)")
         y_out, d_out = out
-        direct = _direct_out(y_out, arr) and _direct_out(d_out, arr)
-        if not direct:
-            _check_out(y_out, arr.shape, result, fn_name, "out[0]")
-            _check_out(d_out, arr.shape, result, fn_name, "out[1]")
-        if np.may_share_memory(y_out, d_out):
-            raise ValueError(f"{fn_name}: out[0] and out[1] must not overlap")
-        if direct:
-            kernel(_flat(arr), _flat(y_out), _flat(d_out), a, b)
+        if _direct_out(y_out, arr) and _direct_out(d_out, arr):
+            if not kernel(_flat(arr), _flat(y_out), _flat(d_out), a, b):
+                raise ValueError(overlap)
             return out
+        _check_out(y_out, arr.shape, result, fn_name, "out[0]")
+        _check_out(d_out, arr.shape, result, fn_name, "out[1]")
+        if np.may_share_memory(y_out, d_out):
+            raise ValueError(overlap)
         y, d = np.empty_like(arr), np.empty_like(arr)
         kernel(_flat(arr), _flat(y), _flat(d), a, b)
         _store(y_out, y)

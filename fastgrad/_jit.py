@@ -18,8 +18,9 @@ Each option is a deliberate choice:
   512-bit loops ran the transcendental kernels 1.2-1.5x faster at 1e7. Numba has no
   option for it, so a hook on its CPU context adds the attribute to the functions that
   ``compile_kernel`` compiles, in that thread only; other code is untouched.
-- One signature per kernel: ``compile_kernel`` closes compiling after it, so an argument
-  type that differs (a read-only input) is converted, never compiled for at call time.
+- Compiling is closed after each ``compile_kernel``: a call with argument types that
+  were not compiled explicitly raises instead of compiling a 256-bit specialisation on
+  the spot (the wrappers ask for the signatures they need, e.g. read-only inputs).
 - Subnormal results are not flushed: the elementary functions underflow gradually (see
   ``fastgrad._math.exp``), and no FTZ/DAZ mode is set.
 """
@@ -101,13 +102,16 @@ _install_vector_width_hook()
 
 def compile_kernel(dispatcher, signature):
     """Compile (or load from the cache) ``dispatcher`` for ``signature`` with 512-bit
-    vectors preferred, and only for it: a call with other argument types converts them
-    to it (a writable array to a read-only parameter) or raises, instead of compiling a
-    second, 256-bit specialisation on the spot."""
+    vectors preferred; then close compiling again, so that calls with any other argument
+    types raise instead of compiling a second, 256-bit specialisation on the spot.
+    (Numba would otherwise convert a writable array for a read-only parameter, but that
+    conversion costs ~1300 instructions per argument and call, so writable and read-only
+    inputs each get their exactly matching signature.)"""
+    dispatcher.disable_compile(False)
     _wide.on = True
     try:
         dispatcher.compile(signature)
     finally:
         _wide.on = False
-    dispatcher.disable_compile()
+        dispatcher.disable_compile()
     return dispatcher

@@ -3,9 +3,9 @@
 Every kernel is one of the loop templates below, compiled with the activation's scalar
 functions bound to ``_f``/``_df``, for one dtype, serial or ``prange``-parallel (the same
 template: ``parallel=False`` runs ``prange`` as ``range``). Kernels take C-contiguous 1-D
-arrays only (the wrapper flattens), since 'A'-layout loops run ~4x slower. Each kernel has
-exactly one signature, its inputs typed read-only: a writable array converts to it, so
-read-only inputs (memory maps, np.frombuffer) run the same ahead-compiled machine code.
+arrays only (the wrapper flattens), since 'A'-layout loops run ~4x slower. A kernel is
+compiled for writable inputs first; read-only inputs (memory maps, np.frombuffer) get
+their own signature on the same dispatcher when first seen (``for_inputs``).
 
 Outputs may alias inputs, and the kernels sort that out themselves (a pointer compare
 costs nanoseconds, ``np.may_share_memory`` half a microsecond): when the output *is* an
@@ -76,6 +76,10 @@ def _scaled(g, x, out, a, b):
 
 
 def _pair(x, y, d, a, b):
+    # The two outputs must be separate: report an overlap before writing (the wrapper
+    # raises), at the cost of a pointer compare instead of np.may_share_memory's ~0.3 us.
+    if _overlap(y, d) != _DISJOINT:
+        return False
     a, b = _cast(a), _cast(b)  # noqa: F821
     with_y, with_d = _overlap(x, y), _overlap(x, d)
     if with_y == _PARTIAL or with_d != _DISJOINT:
@@ -91,6 +95,7 @@ def _pair(x, y, d, a, b):
             xi = x[i]
             y[i] = _f(xi, a, b)  # noqa: F821
             d[i] = _df(xi, a, b)  # noqa: F821
+    return True
 
 
 # kernel name -> (template, {template global: which scalar of the pair})
@@ -161,6 +166,18 @@ class KernelSet:
             slot[parallel] = self._build(name, parallel)
         return slot[parallel]
 
+    def for_inputs(self, name, parallel, inputs):
+        """The kernel, compiled also for these input arrays' writeability (a read-only
+        input needs its own signature: see ``_jit.compile_kernel``)."""
+        dispatcher = self.get(name, parallel)
+        read_only = tuple(not a.flags.writeable for a in inputs)
+        if any(read_only):
+            template = _KERNELS[name][0]
+            signature = self._signature(template, read_only)
+            if signature not in dispatcher.signatures:
+                _jit.compile_kernel(dispatcher, signature)
+        return dispatcher
+
     def _build(self, name, parallel):
         template, binding = _KERNELS[name]
         pair = self.scalars()
@@ -189,13 +206,14 @@ class KernelSet:
         dispatcher = _jit.kernel(fn, parallel=parallel, cache=self.cache)
         return _jit.compile_kernel(dispatcher, self._signature(template))
 
-    def _signature(self, template):
-        """The argument types every call passes: C-contiguous 1-D arrays of the dtype
-        (the inputs typed read-only, so that one machine code serves read-only and
-        writable inputs alike), then the two parameter slots as Python floats."""
+    def _signature(self, template, read_only=()):
+        """The argument types of a call: C-contiguous 1-D arrays of the dtype (the inputs
+        flagged in ``read_only`` typed read-only), then the two parameter slots as
+        Python floats."""
         element = numba.from_dtype(self.dtype)
-        given = numba.types.Array(element, 1, "C", readonly=True)
-        written = numba.types.Array(element, 1, "C")
         n_out = _OUTPUTS[template]
         n_in = template.__code__.co_argcount - 2 - n_out
-        return (given,) * n_in + (written,) * n_out + (numba.types.float64,) * 2
+        read_only = read_only or (False,) * n_in
+        inputs = tuple(numba.types.Array(element, 1, "C", readonly=r) for r in read_only)
+        outputs = (numba.types.Array(element, 1, "C"),) * n_out
+        return inputs + outputs + (numba.types.float64,) * 2

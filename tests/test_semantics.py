@@ -210,6 +210,11 @@ def test_bad_out_raises_before_writing(act):
     y = np.zeros(10)
     with pytest.raises(ValueError, match="overlap"):
         public(act, "_fwd_grad")(x, out=(y, y))
+    shared = np.zeros(15)  # partly overlapping outputs: refused before anything is written
+    for pair in ((shared[:10], shared[5:]), (shared[:10].reshape(2, 5), shared[5:].reshape(2, 5))):
+        with pytest.raises(ValueError, match="overlap"):
+            public(act, "_fwd_grad")(x.reshape(pair[0].shape), out=pair)
+        assert not shared.any()
     d = np.zeros(11)
     with pytest.raises(ValueError, match="shape"):
         public(act, "_fwd_grad")(x, out=(y, d))
