@@ -10,7 +10,7 @@ instruction) with AVX-512, else by two multiplications by 2^(k - k//2) and 2^(k/
 each a normal number, so every k from the subnormal range up to overflow works without
 a branch. expm1(x) = (2^k*r + (2^k - 1)) + 2^k*r^2*Q(r) (the first part in one
 FMA; for k = 0, where expm1 is small, r = x exactly), and exp(x) - 1 once 2^k dwarfs
-the 1. k is read from the low bits of the rounding sum, not converted from kf.
+the 1. k is read from the low bits of the rounding sum, not converted from a float.
 No argument clamping: outside [exp_min_arg, largest_finite_exp_arg] the reduction's
 value is discarded by the final selects (``with_limits``), which cost less than clamps.
 
@@ -74,12 +74,12 @@ def make_exp(fmt, use_ldexp=HAS_AVX512):
 
     @scalar
     def reduce(x):
-        """(kf, k, r) with exp(x) = 2^k * exp(r), kf = k as a float. Meaningful for x in
-        [exp_min_arg, x_max]; callers discard the rest."""
+        """(k, r) with exp(x) = 2^k * exp(r). Meaningful for x in [exp_min_arg, x_max];
+        callers discard the rest."""
         shifted = x * log2e + round_shift
         kf = shifted - round_shift
         k = Bits(Bits(F(shifted).view(Bits) << k_shift) >> k_shift)
-        return kf, k, fma(-kf, ln2_lo, x - kf * ln2_hi)  # x - kf*ln2_hi is exact
+        return k, fma(-kf, ln2_lo, x - kf * ln2_hi)  # x - kf*ln2_hi is exact
 
     if use_ldexp:
 
@@ -109,15 +109,15 @@ def make_exp(fmt, use_ldexp=HAS_AVX512):
 
     @scalar
     def exp(x):
-        kf, k, r = reduce(x)
+        k, r = reduce(x)
         y = scale(one + (r + expm1_of_reduced(r)), k)
         return with_limits(x, y, x_min, zero)
 
     @scalar
     def expm1(x):
-        kf, k, r = reduce(x)
+        k, r = reduce(x)
         tail = expm1_of_reduced(r)
-        if kf > expm1_big_k:
+        if k > expm1_big_k:
             y = scale(one + (r + tail), k) - one
         else:
             s = two_pow(k)
