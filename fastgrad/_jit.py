@@ -7,10 +7,14 @@ Each option is a deliberate choice:
   with) the kernels that call them.
 - ``error_model='numpy'``: a division by zero gives inf/NaN as IEEE says instead of a
   ZeroDivisionError branch, which would stop the loop from vectorising.
-- ``fastmath={'contract'}``: lets LLVM fuse ``a*b + c`` into one FMA (one rounding instead
-  of two: never less accurate). No other fast-math licence is given: 'nnan'/'ninf' would
-  let LLVM delete the NaN and inf handling, 'reassoc' would undo the exact range
-  reductions and the round-to-nearest trick in the elementary functions.
+- No fast-math flags at all, not even 'contract': LLVM would fuse ``a*b + c`` into an
+  FMA only where the product has no other use, so the same scalar code rounded
+  differently inside a fused forward-and-derivative loop (where the derivative shares
+  products with the forward) than alone: ``f_fwd_grad`` and ``f``/``f_grad`` disagreed in
+  the last bit (elu, tanhshrink). Every FMA is written explicitly (``_math.fma``; the
+  polynomials' Horner steps too), so results do not depend on the surrounding loop.
+  'nnan'/'ninf' would let LLVM delete the NaN and inf handling, 'reassoc' would undo the
+  exact range reductions and the round-to-nearest trick in the elementary functions.
 - ``boundscheck=False``: loops index 0..n-1 of arrays the wrapper has checked.
 - ``nogil=True``: kernels release the GIL, so user threads can run them concurrently.
 - ``"prefer-vector-width"="512"`` on the kernels (see ``compile_kernel``): LLVM's x86
@@ -34,7 +38,7 @@ from numba.core import cpu as _numba_cpu
 
 _COMMON = dict(
     error_model="numpy",
-    fastmath={"contract"},
+    fastmath=False,
     boundscheck=False,
 )
 

@@ -76,7 +76,7 @@ def make_exp(fmt, use_ldexp=HAS_AVX512):
     def reduce(x):
         """(k, r) with exp(x) = 2^k * exp(r). Meaningful for x in [exp_min_arg, x_max];
         callers discard the rest."""
-        shifted = x * log2e + round_shift
+        shifted = fma(x, log2e, round_shift)
         kf = shifted - round_shift
         k = Bits(Bits(F(shifted).view(Bits) << k_shift) >> k_shift)
         return k, fma(-kf, ln2_lo, x - kf * ln2_hi)  # x - kf*ln2_hi is exact
@@ -96,9 +96,9 @@ def make_exp(fmt, use_ldexp=HAS_AVX512):
             return v * two_pow(k - half) * two_pow(half)
 
     @scalar
-    def expm1_of_reduced(r):
-        """exp(r) - 1 - r, the part of exp(r) - 1 after its leading term."""
-        return r * r * q(r)
+    def exp_of_reduced_minus_one(r):
+        """exp(r) - 1 = r + r^2*Q(r), in one FMA."""
+        return fma(r * r, q(r), r)
 
     @scalar
     def with_limits(x, y, lo, below):
@@ -110,18 +110,18 @@ def make_exp(fmt, use_ldexp=HAS_AVX512):
     @scalar
     def exp(x):
         k, r = reduce(x)
-        y = scale(one + (r + expm1_of_reduced(r)), k)
+        y = scale(one + exp_of_reduced_minus_one(r), k)
         return with_limits(x, y, x_min, zero)
 
     @scalar
     def expm1(x):
         k, r = reduce(x)
-        tail = expm1_of_reduced(r)
         if k > expm1_big_k:
-            y = scale(one + (r + tail), k) - one
+            y = scale(one + exp_of_reduced_minus_one(r), k) - one
         else:
             s = two_pow(k)
-            y = fma(s, r, s - one) + s * tail  # s*r + (s - 1): one rounding
+            # s*r + (s - 1) in one rounding, then + s*r^2*Q(r)
+            y = fma(s, (r * r) * q(r), fma(s, r, s - one))
         y = x if x == zero else y  # expm1(-0.0) = -0.0
         return with_limits(x, y, expm1_min, -one)
 
