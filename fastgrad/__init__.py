@@ -8,10 +8,18 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 
 from . import reference
 from ._api import build_public_functions
-from ._table import TABLE
+from ._table import ALIASES, KINDS, TABLE
 from ._threads import get_num_threads, set_num_threads
 
 _functions = build_public_functions(TABLE)
+# PyTorch's other names (swish for silu): the same function objects
+_functions.update(
+    {
+        alias + suffix: _functions[name + suffix]
+        for alias, name in ALIASES.items()
+        for suffix in KINDS
+    }
+)
 
 # The public functions are the table's: adding an activation to the table adds its four
 # functions here, with nothing to edit in this file.

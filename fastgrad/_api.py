@@ -134,24 +134,38 @@ def _store(out, res):
 
 
 class _Params:
-    """Turns keyword parameters into the kernel slots (a, b), as Python floats."""
+    """Turns keyword parameters into the variant (which kernels) and the kernel slots
+    (a, b), as Python floats."""
 
     def __init__(self, activation):
         self.to_slots = activation.params
-        if self.to_slots is None:
-            self.default = (0.0, 0.0)
-            self.signature = []
-        else:
-            self.default = self.to_slots()
+        self.variant = activation.variant
+        self.signature = []
+        if self.to_slots is not None:
             self.signature = [
                 inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
                 for p in inspect.signature(self.to_slots).parameters.values()
             ]
+        self.required = [p.name for p in self.signature if p.default is p.empty]
+        self.values = list(activation.maths())
+        if self.variant is not None:
+            self.signature.append(
+                inspect.Parameter(
+                    self.variant.param, inspect.Parameter.KEYWORD_ONLY, default=self.values[0]
+                )
+            )
         self.names = [p.name for p in self.signature]
+        # None: a parameter is required, so no call goes without keywords
+        if self.required:
+            self.default = None
+        else:
+            self.default = (self.values[0], *(self.to_slots() if self.to_slots else (0.0, 0.0)))
+        self.default_slots = self.default[1:] if self.default else (0.0, 0.0)
 
-    def slots(self, params, compute, fn):
-        """Validated slots for keyword ``params``, representable in the ``compute`` dtype."""
-        if self.to_slots is None:
+    def resolve(self, params, compute, fn):
+        """(variant value, a, b) for keyword ``params``, validated; the slots
+        representable in the ``compute`` dtype."""
+        if not self.names and params:
             raise TypeError(f"{fn}() takes no parameters, got {', '.join(params)}")
         unknown = [k for k in params if k not in self.names]
         if unknown:
@@ -159,18 +173,30 @@ class _Params:
                 f"{fn}() got unexpected parameter(s) {', '.join(unknown)}; "
                 f"its parameters are {', '.join(self.names)}"
             )
-        slots = self.to_slots(**params)
+        missing = [k for k in self.required if k not in params]
+        if missing:
+            raise TypeError(f"{fn}() missing required parameter(s): {', '.join(missing)}")
+        value = self.values[0]
+        if self.variant is not None and self.variant.param in params:
+            params = dict(params)
+            value = params.pop(self.variant.param)
+            if not isinstance(value, str) or value not in self.values:
+                choices = ", ".join(repr(v) for v in self.values)
+                raise ValueError(
+                    f"{fn}: {self.variant.param} must be one of {choices}, got {value!r}"
+                )
+        slots = self.to_slots(**params) if self.to_slots else (0.0, 0.0)
         if compute is _F32:
-            for value in slots:
-                magnitude = abs(value)
-                if math.isfinite(value) and (
+            for slot in slots:
+                magnitude = abs(slot)
+                if math.isfinite(slot) and (
                     magnitude > _F32_MAX or 0 < magnitude < _F32_SMALLEST / 2
                 ):
                     raise ValueError(
-                        f"{fn}: the parameter value {value!r} is not representable in "
+                        f"{fn}: the parameter value {slot!r} is not representable in "
                         "float32, the dtype this call computes in"
                     )
-        return slots
+        return (value, *slots)
 
 
 # ---------------------------------------------------------------------------- wrappers
@@ -189,20 +215,28 @@ def _as_array(x, fn):
 def _kernel_picker(activation, kind, params, fn):
     """(pick, compiled): pick(inputs, kw) -> (kernel, a, b) is the kernel of ``kind`` for
     the input arrays (the last one's dtype and size: serial or parallel; compiled on
-    first use, also for read-only inputs), and the slots for the keyword parameters;
-    compiled[dtype] is [serial, parallel], ``None`` until compiled, which the wrappers'
-    fast paths index directly."""
-    sets = {dt: kernel_set(activation, dt) for dt in (_F32, _F64)}
-    compiled = {dt: ks.compiled[kind] for dt, ks in sets.items()}
+    first use, also for read-only inputs) and the variant the keywords select, and the
+    slots for the keyword parameters; compiled[dtype] is the default variant's [serial,
+    parallel], ``None`` until compiled, which the wrappers' fast paths index directly."""
+    sets = {
+        (value, dt): kernel_set(activation, dt, value)
+        for value in activation.maths()
+        for dt in (_F32, _F64)
+    }
     default = params.default
+    compiled = {
+        # no fast path when a parameter is required: a call without keywords must raise
+        dt: kernel_set(activation, dt).compiled[kind] if default else (None, None)
+        for dt in (_F32, _F64)
+    }
     threshold = _jit.PARALLEL_MIN_SIZE
 
     def pick(inputs, kw):
         arr = inputs[-1]
         dtype = arr.dtype
         parallel = arr.size >= threshold and _threads.current > 1
-        kernel = sets[dtype].for_inputs(kind, parallel, inputs)
-        a, b = params.slots(kw, dtype, fn) if kw else default
+        value, a, b = params.resolve(kw, dtype, fn) if kw or default is None else default
+        kernel = sets[value, dtype].for_inputs(kind, parallel, inputs)
         return kernel, a, b
 
     return pick, compiled
@@ -225,7 +259,7 @@ def _make_unary(activation, suffix, params):
     fn_name = activation.name + suffix
     pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
-    a0, b0 = params.default
+    a0, b0 = params.default_slots
 
     def unary(x, *, out=None, **kw):
         kernel = _fast_kernel(x, kw, k32, k64)
@@ -254,7 +288,7 @@ def _make_backward(activation, suffix, params):
     fn_name = activation.name + suffix
     pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
-    a0, b0 = params.default
+    a0, b0 = params.default_slots
 
     def backward(grad_out, x, *, out=None, **kw):
         kernel = _fast_kernel(x, kw, k32, k64)
@@ -292,7 +326,7 @@ def _make_fwd_grad(activation, suffix, params):
     fn_name = activation.name + suffix
     pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
-    a0, b0 = params.default
+    a0, b0 = params.default_slots
     overlap = f"{fn_name}: out[0] and out[1] must not overlap"
 
     def fwd_grad(x, *, out=None, **kw):
@@ -360,28 +394,46 @@ _RETURNS = {
 }
 
 
-def _example(name, suffix):
-    """A doctest (run by the test suite); the output shown is the NumPy reference's."""
+def _example(activation, suffix):
+    """A doctest (run by the test suite); the output shown is the NumPy reference's.
+    Required parameters take the table's example values."""
     from . import reference
 
+    name = activation.name
+    params = activation.default_params
+    kw = "".join(f", {k}={v!r}" for k, v in params.items())
     x = np.array([-2.0, 0.0, 2.0])
     g = np.full(3, 0.5)
     call, value = {
-        "": (f"fg.{name}(x)", lambda: getattr(reference, name)(x)),
-        "_grad": (f"fg.{name}_grad(x)", lambda: getattr(reference, name + "_grad")(x)),
+        "": (f"fg.{name}(x{kw})", lambda: getattr(reference, name)(x, **params)),
+        "_grad": (
+            f"fg.{name}_grad(x{kw})",
+            lambda: getattr(reference, name + "_grad")(x, **params),
+        ),
         "_backward": (
-            f"fg.{name}_backward(np.full(3, 0.5), x)",
-            lambda: getattr(reference, name + "_backward")(g, x),
+            f"fg.{name}_backward(np.full(3, 0.5), x{kw})",
+            lambda: getattr(reference, name + "_backward")(g, x, **params),
         ),
         "_fwd_grad": (
-            f"fg.{name}_fwd_grad(x)[1]",
-            lambda: getattr(reference, name + "_fwd_grad")(x)[1],
+            f"fg.{name}_fwd_grad(x{kw})[1]",
+            lambda: getattr(reference, name + "_fwd_grad")(x, **params)[1],
         ),
     }[suffix]
     return (
         ">>> import numpy as np, fastgrad as fg\n"
         ">>> x = np.array([-2.0, 0.0, 2.0])\n"
         f">>> {call}.round(6)\n{value().round(6)!r}"
+    )
+
+
+def _math_doc(activation):
+    """The math docstring; with variants, each variant's under its parameter value."""
+    maths = activation.maths()
+    if activation.variant is None:
+        return inspect.cleandoc(activation.doc)
+    return "\n\n".join(
+        f"{activation.variant.param}={value!r}:\n\n{inspect.cleandoc(math.__doc__)}"
+        for value, math in maths.items()
     )
 
 
@@ -396,13 +448,14 @@ def _document(fn, activation, suffix, params):
         if suffix == "_fwd_grad"
         else "an array of the result's shape and dtype to write into (may be an input)"
     )
+    example = _example(activation, suffix).replace("\n", "\n    ")
     fn.__doc__ = (
         f"{activation.title}: {KINDS[suffix]}.\n\n"
         f"Returns {_RETURNS[suffix]}, in the input's shape; float32 stays float32, float64\n"
         f"stays float64, float16 is computed in float32, bool/int become float64.\n"
         f"out: {out_doc}.\n\n"
-        f"{inspect.cleandoc(activation.doc)}\n\n"
-        f"Example::\n\n    {_example(activation.name, suffix).replace(chr(10), chr(10) + '    ')}\n"
+        f"{_math_doc(activation)}\n\n"
+        f"Example::\n\n    {example}\n"
     )
     return fn
 

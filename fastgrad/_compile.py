@@ -14,11 +14,11 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 
-def _compile_one(name, dtype):
+def _compile_one(name, variant, dtype):
     from ._kernels import KERNEL_NAMES, kernel_set
     from ._table import BY_NAME
 
-    kernels = kernel_set(BY_NAME[name], dtype)
+    kernels = kernel_set(BY_NAME[name], dtype, variant)
     x = np.linspace(-2, 2, 8, dtype=dtype)
     buffers = [np.empty_like(x), np.empty_like(x)]
     for kind in KERNEL_NAMES:
@@ -30,16 +30,18 @@ def _compile_one(name, dtype):
                 kernel(x, buffers[0], buffers[1], 1.0, np.inf)
             else:
                 kernel(x, buffers[0], 1.0, np.inf)
-    return name, np.dtype(dtype).name
+    return name, variant, np.dtype(dtype).name
 
 
 def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None):
-    """Compile (or load from the cache) every kernel of ``names`` (default: the whole
-    table) in ``dtypes``, in ``processes`` worker processes (default: one per core).
-    Returns the (activation, dtype) pairs done."""
-    from ._table import TABLE
+    """Compile (or load from the cache) every kernel (every variant) of ``names``
+    (default: the whole table) in ``dtypes``, in ``processes`` worker processes (default:
+    one per core).
+    Returns the (activation, variant, dtype) triples done."""
+    from ._table import BY_NAME, TABLE
 
-    jobs = [(n, d) for n in (names or [a.name for a in TABLE]) for d in dtypes]
+    names = names or [a.name for a in TABLE]
+    jobs = [(n, v, d) for n in names for v in BY_NAME[n].maths() for d in dtypes]
     processes = processes or os.cpu_count() or 1
     if processes == 1:
         return [_compile_one(*job) for job in jobs]

@@ -134,19 +134,25 @@ _CASTS = {
 _SETS = {}
 
 
-def kernel_set(activation, dtype):
-    """The process-wide KernelSet of an activation in a dtype."""
-    key = (activation.name, np.dtype(dtype))
+def kernel_set(activation, dtype, variant=None):
+    """The process-wide KernelSet of an activation (one of its variants) in a dtype."""
+    if variant is None:
+        variant = next(iter(activation.maths()))
+    key = (activation.name, variant, np.dtype(dtype))
     if key not in _SETS:
-        _SETS[key] = KernelSet(activation, dtype)
+        _SETS[key] = KernelSet(activation, dtype, variant=variant)
     return _SETS[key]
 
 
 class KernelSet:
-    """The kernels of one activation in one dtype, compiled on first use."""
+    """The kernels of one activation (one variant's math) in one dtype, compiled on first
+    use. ``variant``: a value of the activation's variant parameter (None: the default)."""
 
-    def __init__(self, activation, dtype, cache=True):
+    def __init__(self, activation, dtype, cache=True, variant=None):
         self.activation = activation
+        maths = activation.maths()
+        self.variant = next(iter(maths)) if variant is None else variant
+        self.math = maths[self.variant]
         self.cache = cache
         self.dtype = np.dtype(dtype)
         self._scalars = None
@@ -157,7 +163,7 @@ class KernelSet:
     def scalars(self):
         """The activation's scalar (forward, derivative) in this dtype."""
         if self._scalars is None:
-            self._scalars = self.activation.math(self.dtype.type, elementary(self.dtype))
+            self._scalars = self.math(self.dtype.type, elementary(self.dtype))
         return self._scalars
 
     def get(self, name, parallel):
@@ -185,6 +191,7 @@ class KernelSet:
         qualname = "__".join(
             (
                 self.activation.name,
+                *([] if self.variant is None else [self.variant]),
                 name,
                 self.dtype.name,
                 "parallel" if parallel else "serial",

@@ -16,12 +16,77 @@ import numpy as np
 from ._table import TABLE
 
 
+def _c(x, value):
+    """A constant in x's dtype (keeps float32 arithmetic in float32)."""
+    return x.dtype.type(value)
+
+
 def relu(x):
     return np.maximum(x, 0)
 
 
 def relu_grad(x):
     return (x > 0).astype(x.dtype)
+
+
+def relu6(x):
+    return np.minimum(np.maximum(x, 0), _c(x, 6))
+
+
+def relu6_grad(x):
+    return ((x > 0) & (x < 6)).astype(x.dtype)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return np.where(x > 0, x, x * _c(x, negative_slope))
+
+
+def leaky_relu_grad(x, negative_slope=0.01):
+    return np.where(x > 0, _c(x, 1), _c(x, negative_slope))
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    return np.clip(x, _c(x, min_val), _c(x, max_val))
+
+
+def hardtanh_grad(x, min_val=-1.0, max_val=1.0):
+    return ((x > min_val) & (x < max_val)).astype(x.dtype)
+
+
+def threshold(x, threshold, value):
+    return np.where(x > threshold, x, _c(x, value))
+
+
+def threshold_grad(x, threshold, value):
+    return (x > threshold).astype(x.dtype)
+
+
+def elu(x, alpha=1.0):
+    return np.where(x > 0, x, _c(x, alpha) * np.expm1(np.minimum(x, 0)))
+
+
+def elu_grad(x, alpha=1.0):
+    return np.where(x > 0, _c(x, 1), _c(x, alpha) * np.exp(np.minimum(x, 0)))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    return _c(x, _SELU_SCALE) * elu(x, _SELU_ALPHA)
+
+
+def selu_grad(x):
+    return _c(x, _SELU_SCALE) * elu_grad(x, _SELU_ALPHA)
+
+
+def celu(x, alpha=1.0):
+    return np.where(x > 0, x, _c(x, alpha) * np.expm1(np.minimum(x, 0) / _c(x, alpha)))
+
+
+def celu_grad(x, alpha=1.0):
+    return np.where(x > 0, _c(x, 1), np.exp(np.minimum(x, 0) / _c(x, alpha)))
 
 
 def sigmoid(x):
@@ -35,15 +100,23 @@ def sigmoid_grad(x):
     return s * (1 - s)
 
 
+def log_sigmoid(x):
+    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def log_sigmoid_grad(x):
+    return 1 - sigmoid(x)
+
+
 def softplus(x, beta=1.0, threshold=None):
     # log(1 + exp(z)) overflows for z > 88 (float32); max(z, 0) + log1p(exp(-|z|)) does not.
-    z = x * x.dtype.type(beta)
-    y = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / x.dtype.type(beta)
+    z = x * _c(x, beta)
+    y = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / _c(x, beta)
     return y if threshold is None else np.where(z > threshold, x, y)
 
 
 def softplus_grad(x, beta=1.0, threshold=None):
-    z = x * x.dtype.type(beta)
+    z = x * _c(x, beta)
     d = sigmoid(z)
     return d if threshold is None else np.where(z > threshold, 1, d).astype(x.dtype)
 
@@ -65,6 +138,15 @@ def silu_grad(x):
     return s * (1 + x * (1 - s))
 
 
+def mish(x):
+    return x * np.tanh(softplus(x))
+
+
+def mish_grad(x):
+    t = np.tanh(softplus(x))
+    return t + x * sigmoid(x) * (1 - t * t)
+
+
 # NumPy has no erf: the reference calls Python's math.erf element by element (exact, and
 # slow: this is the baseline a NumPy-only user has; SciPy's erf is a separate peer).
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -74,12 +156,71 @@ def _ncdf(x):
     return (0.5 * (1 + _erf(x.astype(np.float64) / np.sqrt(2)))).astype(x.dtype)
 
 
-def gelu(x):
+_SQRT_2_PI = math.sqrt(2 / math.pi)
+
+
+def gelu(x, approximate="none"):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(_c(x, _SQRT_2_PI) * (x + _c(x, 0.044715) * x**3)))
     return x * _ncdf(x)
 
 
-def gelu_grad(x):
-    return _ncdf(x) + x * np.exp(-0.5 * x * x) / x.dtype.type(np.sqrt(2 * np.pi))
+def gelu_grad(x, approximate="none"):
+    if approximate == "tanh":
+        t = np.tanh(_c(x, _SQRT_2_PI) * (x + _c(x, 0.044715) * x**3))
+        slope = _c(x, _SQRT_2_PI) * (1 + _c(x, 3 * 0.044715) * x * x)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope
+    return _ncdf(x) + x * np.exp(-0.5 * x * x) / _c(x, np.sqrt(2 * np.pi))
+
+
+def hardsigmoid(x):
+    return relu6(x + 3) / _c(x, 6)
+
+
+def hardsigmoid_grad(x):
+    return np.where((x > -3) & (x < 3), _c(x, 1 / 6), _c(x, 0))
+
+
+def hardswish(x):
+    return x * relu6(x + 3) / _c(x, 6)
+
+
+def hardswish_grad(x):
+    middle = x / _c(x, 3) + _c(x, 0.5)
+    return np.where(x < -3, _c(x, 0), np.where(x <= 3, middle, _c(x, 1)))
+
+
+def softsign(x):
+    return x / (1 + np.abs(x))
+
+
+def softsign_grad(x):
+    return 1 / (1 + np.abs(x)) ** 2
+
+
+def tanhshrink(x):
+    return x - np.tanh(x)
+
+
+def tanhshrink_grad(x):
+    return np.tanh(x) ** 2
+
+
+def softshrink(x, lambd=0.5):
+    lambd = _c(x, lambd)
+    return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, _c(x, 0)))
+
+
+def softshrink_grad(x, lambd=0.5):
+    return (np.abs(x) > lambd).astype(x.dtype)
+
+
+def hardshrink(x, lambd=0.5):
+    return np.where(np.abs(x) > lambd, x, _c(x, 0))
+
+
+def hardshrink_grad(x, lambd=0.5):
+    return (np.abs(x) > lambd).astype(x.dtype)
 
 
 def _make_backward(grad):

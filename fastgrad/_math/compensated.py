@@ -18,7 +18,12 @@ def reciprocal_of_sum(a, b, one):
     exact residual 1 - q*s of the division.
     """
     s = a + b
-    s_err = (a - s) + b
+    return reciprocal(s, (a - s) + b, one)
+
+
+@scalar
+def reciprocal(s, s_err, one):
+    """(q, c) with 1/(s + s_err) = q*(1 + c) to second order, s_err small next to s."""
     q = one / s
     residual = fma(-q, s, one)
     return q, residual - s_err * q

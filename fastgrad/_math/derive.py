@@ -27,6 +27,10 @@ of the dtype, so the rounding of the evaluation dominates the total error:
 - SILU_ROOT_C: silu's derivative sigma(x)*(1 + x*sigma(-x)) is 0 at x = SILU_ROOT, where
   the bracket cancels; for x in SILU_ROOT_SPAN it is computed as
   (x - SILU_ROOT) * C(x - SILU_ROOT_CENTER).
+- GELU_TANH_ROOT_D, MISH_ROOT_M: the same for the derivatives of gelu's tanh form and of
+  mish, zero at GELU_TANH_ROOT and MISH_ROOT (their minima).
+- TANHSHRINK_SMALL: x - tanh(x) = x^3*P(x^2) for |x| < 1, where the difference cancels.
+- GELU_TANH_C, GELU_TANH_K: sqrt(8/pi) and 0.044715 in two parts (gelu's tanh form).
 """
 
 import inspect
@@ -53,7 +57,17 @@ GELU_ROOT_CENTER = 0.75
 SILU_ROOT_SPAN = (-1.6, -0.95)
 SILU_ROOT_CENTER = -1.275
 
+# Likewise for the tanh form of gelu and for mish (where the general form of the
+# derivative exceeds ~2.5 ulps, measured in tests/accuracy.py).
+GELU_TANH_ROOT_SPAN = (-1.4, -0.5)
+GELU_TANH_ROOT_CENTER = -0.95
+MISH_ROOT_SPAN = (-1.5, -0.9)
+MISH_ROOT_CENTER = -1.2
+TANHSHRINK_SMALL_MAX = 1.0
+
 SQRT_2PI_INV = 1 / mp.sqrt(2 * mp.pi)
+GELU_TANH_C = mp.sqrt(8 / mp.pi)
+GELU_TANH_K = mp.mpf("0.044715")
 
 
 def _exp_q(r):
@@ -124,6 +138,26 @@ def _gelu_grad(x):
 def _silu_grad(x):
     s = 1 / (1 + mp.exp(-x))
     return s * (1 + x / (1 + mp.exp(x)))
+
+
+def gelu_tanh_grad(x):
+    """d/dx of x*sigmoid(z), z = sqrt(8/pi)*(x + 0.044715*x^3)."""
+    z = GELU_TANH_C * (x + GELU_TANH_K * x**3)
+    slope = GELU_TANH_C * (1 + 3 * GELU_TANH_K * x**2)
+    return 1 / (1 + mp.exp(-z)) * (1 + x * slope / (1 + mp.exp(z)))
+
+
+def mish_grad(x):
+    t = mp.tanh(mp.log1p(mp.exp(x)))
+    return t + x / (1 + mp.exp(-x)) * (1 - t * t)
+
+
+def _tanhshrink_p(z):
+    """P(z) = (x - tanh(x))/x^3 with z = x^2, its series limit at 0."""
+    if z < mp.mpf("1e-40"):
+        return mp.mpf(1) / 3 - 2 * z / 15
+    x = mp.sqrt(z)
+    return (x - mp.tanh(x)) / x**3
 
 
 def _shifted(fn, center):
@@ -208,6 +242,8 @@ def constants():
     half_ln2 = mp.log(2) / 2
     z_max = ((mp.sqrt(2) - 1) / (mp.sqrt(2) + 1)) ** 2
     t0, x0 = gelu_root(), silu_root()
+    gelu_tanh_root = mp.findroot(gelu_tanh_grad, -0.75)
+    mish_root = mp.findroot(mish_grad, -1.19)
     out = {}
     for dtype in PRECISION:
         suffix = "_" + dtype.upper()
@@ -236,6 +272,22 @@ def constants():
                 SILU_ROOT_SPAN[1] - SILU_ROOT_CENTER,
                 dtype,
             ),
+            "GELU_TANH_ROOT_D": _fit(
+                _shifted(_over_root(gelu_tanh_grad, gelu_tanh_root, 1), GELU_TANH_ROOT_CENTER),
+                GELU_TANH_ROOT_SPAN[0] - GELU_TANH_ROOT_CENTER,
+                GELU_TANH_ROOT_SPAN[1] - GELU_TANH_ROOT_CENTER,
+                dtype,
+            ),
+            "MISH_ROOT_M": _fit(
+                _shifted(_over_root(mish_grad, mish_root, 1), MISH_ROOT_CENTER),
+                MISH_ROOT_SPAN[0] - MISH_ROOT_CENTER,
+                MISH_ROOT_SPAN[1] - MISH_ROOT_CENTER,
+                dtype,
+            ),
+            # x^3*P(x^2) is the whole result: P's error counts in full, relative to P
+            "TANHSHRINK_SMALL": _fit(
+                _tanhshrink_p, 0, TANHSHRINK_SMALL_MAX**2, dtype, relative=True
+            ),
         }
         k, centre, coeffs, err = _normal_tail(dtype)
         fits["NORMAL_TAIL"] = (coeffs, err)
@@ -252,11 +304,22 @@ def constants():
         out["SILU_ROOT_CENTER" + suffix] = (SILU_ROOT_CENTER, None)
         out["SILU_ROOT_SPAN_LO" + suffix] = (SILU_ROOT_SPAN[0], None)
         out["SILU_ROOT_SPAN_HI" + suffix] = (SILU_ROOT_SPAN[1], None)
+        for name, span, center in (
+            ("GELU_TANH", GELU_TANH_ROOT_SPAN, GELU_TANH_ROOT_CENTER),
+            ("MISH", MISH_ROOT_SPAN, MISH_ROOT_CENTER),
+        ):
+            out[name + "_ROOT_CENTER" + suffix] = (center, None)
+            out[name + "_ROOT_SPAN_LO" + suffix] = (span[0], None)
+            out[name + "_ROOT_SPAN_HI" + suffix] = (span[1], None)
         out["LN2_HI" + suffix], out["LN2_LO" + suffix] = ((v, None) for v in ln2_split(dtype))
         for name, value in (
             ("SQRT2", mp.sqrt(2)),
             ("GELU_ROOT", t0),
             ("SILU_ROOT", x0),
+            ("GELU_TANH_ROOT", gelu_tanh_root),
+            ("MISH_ROOT", mish_root),
+            ("GELU_TANH_C", GELU_TANH_C),
+            ("GELU_TANH_K", GELU_TANH_K),
         ):
             hi, lo = split(value, dtype)
             out[name + "_HI" + suffix], out[name + "_LO" + suffix] = (hi, None), (lo, None)

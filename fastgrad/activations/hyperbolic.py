@@ -1,6 +1,15 @@
-"""tanh, built on fastgrad's vectorised tanh and sech^2."""
+"""The tanh family: tanh, tanhshrink and mish, built on fastgrad's vectorised tanh."""
+
+import math
+
+import numpy as np
 
 from .._jit import scalar
+from .._math._format import FORMATS
+from .._math.compensated import reciprocal_of_sum
+from .._math.fma import fma
+from .._math.polynomial import polynomial
+from .._math.root import near_root
 
 
 def tanh(F, m):
@@ -22,5 +31,97 @@ def tanh(F, m):
     @scalar
     def derivative(x, a, b):
         return sech2(x)
+
+    return forward, derivative
+
+
+def tanhshrink(F, m):
+    """x minus its tanh.
+
+    Formula: tanhshrink(x) = x - tanh(x).
+    Computed: with a = |x| and the sign of x: for a < 1, a^3*P(a^2), P a fitted polynomial
+    of (x - tanh(x))/x^3 (x - tanh(x) itself loses every digit for |x| < 1e-4 and several
+    below 1); for a >= 1, (a - 1) + 2E/(1 + E) with E = exp(-2a), a sum of two positive
+    terms (a - 1 is exact up to 2).
+    Derivative: tanh(x)^2.
+    tanhshrink(+-inf) = +-inf; derivative 1 there.
+    """
+    fmt = FORMATS[np.dtype(F)]
+    one, two = F(1), F(2)
+    small_poly = polynomial(fmt.const("TANHSHRINK_SMALL"))
+    exp, tanh_ = m.exp, m.tanh
+
+    @scalar
+    def forward(x, a, b):
+        t = abs(x)
+        big = exp(-two * t)
+        q, c = reciprocal_of_sum(one, big, one)  # 1/(1 + E) = q*(1 + c)
+        far = (t - one) + two * big * (q + q * c)
+        near = t * (t * t) * small_poly(t * t)
+        return math.copysign(near if t < one else far, x)
+
+    @scalar
+    def derivative(x, a, b):
+        th = tanh_(x)
+        return th * th
+
+    return forward, derivative
+
+
+def mish(F, m):
+    """Mish: x * tanh(softplus(x)).
+
+    Formula: mish(x) = x*tanh(log(1 + exp(x))).
+    Computed: with e = exp(-|x|), tanh(softplus(x)) is the rational function
+    t = (1 + 2e)/(1 + 2e + 2e^2) for x >= 0 and t = N/(N + 2), N = e*(e + 2), for x < 0
+    (no overflow, no log, no cancellation), the rounding of the denominator and of the
+    division carried; mish = x*t. mish(-inf) = -0.0, mish(inf) = inf.
+    Derivative: t + x*sigmoid(x)*(1 - t^2). For x >= 0 it is summed as written, with
+    1 - t = 2e^2/(1 + 2e + 2e^2); for x < 0 it is e*B/(N + 2)^2 with
+    B = 4(x + 1) + e*(4x + 6 + e*(4 + e)). B is 0 at x = -1.19243 (the minimum); near it the
+    derivative is computed as (x - root)*M(x), M a fitted polynomial, the root in two
+    parts. mish'(-inf) = 0, mish'(inf) = 1.
+    """
+    fmt = FORMATS[np.dtype(F)]
+    zero, neg_zero, one, two, four = F(0), F(-0.0), F(1), F(2), F(4)
+    quarter, inf = F(0.25), F(np.inf)
+    exp = m.exp
+    replace_near_root = near_root(fmt, "MISH", "MISH_ROOT_M")
+
+    @scalar
+    def tanh_softplus(x):
+        """(t, e, n, q, c): t = tanh(softplus(x)), e = exp(-|x|), n the numerator
+        and 1/denominator = q*(1 + c)."""
+        e = exp(-abs(x))
+        two_e = two * e
+        right = x >= zero
+        n = (one + two_e) if right else fma(e, e, two_e)
+        # denominator n + 2e^2 (x >= 0) or 2 + n (x < 0): larger term first for Fast2Sum
+        q, c = reciprocal_of_sum(n, two_e * e, one) if right else reciprocal_of_sum(two, n, one)
+        t = n * q
+        return fma(t, c, t), e, n, q, c
+
+    @scalar
+    def forward(x, a, b):
+        t, e, n, q, c = tanh_softplus(x)
+        y = x * t
+        return neg_zero if x == -inf else y
+
+    @scalar
+    def derivative(x, a, b):
+        t, e, n, q, c = tanh_softplus(x)
+        # x >= 0: t + x*sigmoid(x)*(1 - t)*(1 + t), all terms positive
+        sig = one / (one + e)
+        one_minus_t = (two * e * e) * (q + q * c)
+        right = fma(x * sig, one_minus_t * (one + t), t)
+        # x < 0: e*B*q^2, B = 4(x + 1) + e*(4x + 6 + e*(4 + e)): summed from the term
+        # that dominates away from the root, as (4e)*(B/4) so that nothing overflows
+        quarter_bracket = (x + one) + e * fma(x, one, (one + one / two) + e * (one + e * quarter))
+        qq = q * q
+        left = (four * e) * quarter_bracket * fma(qq, two * c, qq)
+        d = right if x >= zero else left
+        d = replace_near_root(x, d)
+        d = one if x == inf else d
+        return zero if x == -inf else d
 
     return forward, derivative

@@ -6,9 +6,9 @@ import numpy as np
 
 from .._jit import scalar
 from .._math._format import FORMATS
-from .._math.compensated import reciprocal_of_sum, two_sum
+from .._math.compensated import reciprocal_of_sum
 from .._math.fma import fma
-from .._math.polynomial import polynomial
+from .._math.root import near_root
 from ._params import real
 
 
@@ -112,11 +112,8 @@ def silu(F, m):
     """
     fmt = FORMATS[np.dtype(F)]
     zero, neg_zero, one, inf = F(0), F(-0.0), F(1), F(np.inf)
-    root_hi, root_lo = fmt.const("SILU_ROOT_HI"), fmt.const("SILU_ROOT_LO")
-    span_lo, span_hi = fmt.const("SILU_ROOT_SPAN_LO"), fmt.const("SILU_ROOT_SPAN_HI")
-    root_poly = polynomial(fmt.const("SILU_ROOT_C"))
-    root_center = fmt.const("SILU_ROOT_CENTER")
     exp = m.exp
+    replace_near_root = near_root(fmt, "SILU", "SILU_ROOT_C")
 
     @scalar
     def forward(x, a, b):
@@ -134,11 +131,37 @@ def silu(F, m):
         left = fma(x, q, one) + x * q * c
         s, bracket = (q, right) if x >= zero else (e * q, left)
         d = fma(s, bracket, s * bracket * c)
-        p = root_poly(x - root_center)
-        dx, dx_err = two_sum(x, -root_hi)
-        near_root = fma(p, dx, p * (dx_err - root_lo))
-        d = near_root if (span_lo <= x and x <= span_hi) else d
+        d = replace_near_root(x, d)
         d = one if x == inf else d
         return zero if x == -inf else d
+
+    return forward, derivative
+
+
+def log_sigmoid(F, m):
+    """Log of the sigmoid (PyTorch's logsigmoid).
+
+    Formula: log_sigmoid(x) = log(1/(1 + exp(-x))) = -softplus(-x).
+    Computed: with e = exp(-|x|), min(x, 0) - log1p(e): never overflows, and no
+    cancellation (for x < 0 both terms are negative): log_sigmoid(-1000) = -1000,
+    log_sigmoid(40) = -4.2e-18.
+    Derivative: sigmoid(-x), computed as in ``sigmoid``: e/(1+e) for x >= 0 and 1/(1+e)
+    below, the rounding errors of 1 + e and the division carried.
+    log_sigmoid(-inf) = -inf, log_sigmoid(inf) = -0.0; derivative 1 and 0 there.
+    """
+    zero, one = F(0), F(1)
+    exp, log1p = m.exp, m.log1p
+
+    @scalar
+    def forward(x, a, b):
+        softplus_tail = log1p(exp(-abs(x)))
+        return x - softplus_tail if x < zero else -softplus_tail
+
+    @scalar
+    def derivative(x, a, b):
+        e = exp(-abs(x))
+        q, c = reciprocal_of_sum(one, e, one)
+        s = q + q * c
+        return e * s if x >= zero else s
 
     return forward, derivative

@@ -1,0 +1,27 @@
+"""A derivative next to its zero, where the general form cancels (silu', mish', gelu's
+tanh form'): (x - x0)*P(x - centre) on a span around the root x0, P a fitted polynomial
+and x0 in two parts (``derive.py``), so the result keeps full relative accuracy right up
+to the root."""
+
+from .._jit import scalar
+from .compensated import two_sum
+from .fma import fma
+from .polynomial import polynomial
+
+
+def near_root(fmt, name, poly):
+    """A scalar (x, d) -> d, replaced by the root form where x is in the span; the
+    constants are ``{name}_ROOT_HI/LO``, ``_SPAN_LO/HI``, ``_CENTER`` and ``{poly}``."""
+    root_hi, root_lo = fmt.const(f"{name}_ROOT_HI"), fmt.const(f"{name}_ROOT_LO")
+    span_lo, span_hi = fmt.const(f"{name}_ROOT_SPAN_LO"), fmt.const(f"{name}_ROOT_SPAN_HI")
+    center = fmt.const(f"{name}_ROOT_CENTER")
+    p_of = polynomial(fmt.const(poly))
+
+    @scalar
+    def replace_near_root(x, d):
+        p = p_of(x - center)
+        dx, dx_err = two_sum(x, -root_hi)
+        root_form = fma(p, dx, p * (dx_err - root_lo))
+        return root_form if (span_lo <= x and x <= span_hi) else d
+
+    return replace_near_root
