@@ -12,7 +12,7 @@ and no slower than the NumPy reference.
 
 import sys
 
-from fastgrad._table import KIND_NAMES, TABLE
+from fastgrad._table import KIND_NAMES, cases
 from fastgrad.plotting import load_medians
 
 FLOOR_FACTOR = 1.25
@@ -33,14 +33,14 @@ def rows(medians):
     """One dict per (activation, kind, dtype, n) with every implementation's median."""
     sizes = sorted({k[3] for k in medians})
     out = []
-    for act in TABLE:
+    for label in (case.label for case in cases()):
         for kind in KIND_NAMES.values():
             for dtype in ("float32", "float64"):
                 for n in sizes:
-                    key = (act.name, kind, dtype, n)
+                    key = (label, kind, dtype, n)
                     if key + ("fastgrad",) not in medians:
                         continue
-                    row = dict(activation=act.name, kind=kind, dtype=dtype, n=n)
+                    row = dict(activation=label, kind=kind, dtype=dtype, n=n)
                     for impl in (
                         "numpy",
                         "fastgrad",

@@ -1,4 +1,5 @@
-"""fastgrad against its peers: every activation in the table x kind x dtype x n.
+"""fastgrad against its peers: every activation in the table (each variant too, and
+required parameters at the table's example values) x kind x dtype x n.
 
 Each benchmark group holds the implementations of one piece of work, so a group's table
 compares them directly. Kernels compile in the warm-up call, outside the timing.
@@ -13,7 +14,9 @@ Implementations:
   with ``out=``, on the same number of threads as fastgrad; skipped when torch is not
   installed. backward is torch's backward kernel given what autograd saved (x or y);
   grad is that kernel with grad_out = 1, which is how autograd gets dy/dx; fwd_grad is
-  the forward then that;
+  the forward then that. Where PyTorch composes the activation from several ops
+  (softsign, tanhshrink), torch is ``torch.nn.functional`` and backward is autograd's
+  pass over its graph (built outside the timing); those have no out= form (skipped);
 - floor (its own group per kind, dtype and n): the memory-bandwidth floor, the same
   data movement without arithmetic (``floors.py``).
 """
@@ -26,7 +29,7 @@ from floors import floor_call
 import fastgrad as fg
 from fastgrad._jit import PARALLEL_MIN_SIZE
 from fastgrad._peers import torch_module, torch_peer
-from fastgrad._table import KIND_NAMES, TABLE
+from fastgrad._table import KIND_NAMES, cases
 
 IMPLS = ("numpy", "fastgrad", "fastgrad_out", "fastgrad_1thread", "torch", "torch_out")
 SIZE_IMPLS = [
@@ -37,62 +40,59 @@ SIZE_IMPLS = [
 ]
 
 
-def fastgrad_call(impl, act, suffix, x, g):
+def fastgrad_call(impl, case, suffix, x, g):
     """A zero-argument callable doing the work with fastgrad or the NumPy reference."""
     module = fg.reference if impl == "numpy" else fg
-    fn = getattr(module, act.name + suffix)
+    fn = getattr(module, case.activation.name + suffix)
+    params = case.params
     args = (g, x) if suffix == "_backward" else (x,)
     if impl != "fastgrad_out":
-        return lambda: fn(*args)
+        return lambda: fn(*args, **params)
     out = (np.empty_like(x), np.empty_like(x)) if suffix == "_fwd_grad" else np.empty_like(x)
-    return lambda: fn(*args, out=out)
+    return lambda: fn(*args, out=out, **params)
 
 
-def torch_call(impl, act, kind, x, g):
+def torch_call(impl, case, kind, x, g):
     """A zero-argument callable doing the work with PyTorch's kernels (or a skip)."""
     torch = torch_module()
-    peer = torch_peer(act)
+    peer = torch_peer(case.activation, **case.params)
     if torch is None or peer is None:
         pytest.skip("PyTorch is not installed" if torch is None else "no PyTorch equivalent")
     torch.set_num_threads(fg.get_num_threads())
     tx, tg = torch.from_numpy(x), torch.from_numpy(g)
     ones = torch.ones_like(tx)
-    operand = peer.backward_operand(tx)  # what autograd saved: x, or the forward's y
-    if impl == "torch":
-        return {
-            "forward": lambda: peer.forward(tx),
-            "backward": lambda: peer.backward(tg, operand),
-            "grad": lambda: peer.backward(ones, operand),
-            "fwd_grad": lambda: (peer.forward(tx), peer.backward(ones, operand)),
-        }[kind]
-    y, d = torch.empty_like(tx), torch.empty_like(tx)
-    return {
-        "forward": lambda: peer.forward(tx, out=y),
-        "backward": lambda: peer.backward(tg, operand, out=d),
-        "grad": lambda: peer.backward(ones, operand, out=d),
-        "fwd_grad": lambda: (peer.forward(tx, out=y), peer.backward(ones, operand, out=d)),
-    }[kind]
+    y, d = (None, None) if impl == "torch" else (torch.empty_like(tx), torch.empty_like(tx))
+    if kind == "forward":
+        call = peer.forward_call(tx, y)
+    elif kind in ("backward", "grad"):
+        call = peer.backward_call(tg if kind == "backward" else ones, tx, d)
+    else:
+        forward, backward = peer.forward_call(tx, y), peer.backward_call(ones, tx, d)
+        call = forward and backward and (lambda: (forward(), backward()))
+    if call is None:
+        pytest.skip("PyTorch has no out= form of this kernel")
+    return call
 
 
 @pytest.mark.parametrize("n, impl", SIZE_IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("suffix", list(KIND_NAMES), ids=KIND_NAMES.get)
-@pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
-def test_activation(benchmark, act, suffix, dtype, n, impl):
+@pytest.mark.parametrize("case", cases(), ids=lambda c: c.label)
+def test_activation(benchmark, case, suffix, dtype, n, impl):
     x, g = inputs(dtype, n)
     kind = KIND_NAMES[suffix]
     if impl.startswith("torch"):
-        call = torch_call(impl, act, kind, x, g)
+        call = torch_call(impl, case, kind, x, g)
     else:
-        call = fastgrad_call(impl, act, suffix, x, g)
-    benchmark.group = f"{act.name} {kind} {np.dtype(dtype).name} n={n:.0e}"
+        call = fastgrad_call(impl, case, suffix, x, g)
+    benchmark.group = f"{case.label} {kind} {np.dtype(dtype).name} n={n:.0e}"
     threads = fg.get_num_threads()
     if impl == "fastgrad_1thread":
         fg.set_num_threads(1)
     try:
         call()  # warm-up: compiles (or loads from the cache) outside the timing
         benchmark.extra_info.update(
-            activation=act.name,
+            activation=case.label,
             kind=kind,
             dtype=np.dtype(dtype).name,
             n=n,

@@ -1,8 +1,9 @@
 """Figures from the activation table and from saved benchmark JSON (matplotlib, headless).
 
 ``python -m fastgrad.plotting --bench bench/results/latest.json --out plots`` writes:
-- ``<name>.png`` and ``<name>_grad.png`` for every activation: its curve and its
-  gradient curve, computed by fastgrad itself;
+- ``<name>.png`` and ``<name>_grad.png`` for every activation (and ``gelu-tanh``, for
+  each non-default variant): its curve and its gradient curve, computed by fastgrad
+  itself (required parameters take the table's example values, shown in the title);
 - ``speedup_<dtype>.png``: the NumPy reference's median time over fastgrad's, per
   activation, kind and size, from the benchmark JSON (``make bench`` writes it);
 - ``time_vs_size_<kind>_<dtype>.png``: time per element against n for fastgrad, PyTorch
@@ -17,7 +18,7 @@ import sys
 
 import numpy as np
 
-from ._table import KIND_NAMES, TABLE
+from ._table import KIND_NAMES, cases
 
 
 def _pyplot():
@@ -29,29 +30,33 @@ def _pyplot():
     return plt
 
 
-def activation_figures(act, out_dir):
-    """The curve and the gradient curve of one activation, as two PNG files."""
+def activation_figures(case, out_dir):
+    """The curve and the gradient curve of one activation case, as two PNG files."""
     import fastgrad as fg
 
     plt = _pyplot()
+    act, params = case.activation, case.params
     x = np.linspace(*act.plot_range, 2001)
-    kinks = np.array([k for k in act.kinks if act.plot_range[0] < k < act.plot_range[1]])
-    y, dydx = getattr(fg, act.name + "_fwd_grad")(x)
+    kinks = np.array([k for k in act.kinks_at(params) if act.plot_range[0] < k < act.plot_range[1]])
+    y, dydx = getattr(fg, act.name + "_fwd_grad")(x, **params)
     # Break the gradient curve at its jumps instead of drawing a false vertical segment,
     # and mark the value taken at each kink (the table's convention).
     jumps = np.searchsorted(x, kinks)
     x_grad = np.insert(x, jumps, kinks)
     dydx = np.insert(dydx, jumps, np.nan)
     dydx[np.isin(x_grad, kinks)] = np.nan
+    shown = act.title + (
+        " (" + ", ".join(f"{k}={v!r}" for k, v in params.items()) + ")" if params else ""
+    )
     paths = []
     # Titles, labels and legends follow the seed article's figures.
     for xs, values, suffix, title, ylabel, label, color in (
-        (x, y, "", f"{act.title} Activation Function", "Output", act.title, "tab:blue"),
+        (x, y, "", f"{shown} Activation Function", "Output", act.title, "tab:blue"),
         (
             x_grad,
             dydx,
             "_grad",
-            f"Gradient of {act.title}",
+            f"Gradient of {shown}",
             "Gradient",
             f"{act.title} Gradient",
             "tab:red",
@@ -62,7 +67,7 @@ def activation_figures(act, out_dir):
         if suffix and kinks.size:
             ax.plot(
                 kinks,
-                getattr(fg, act.name + "_grad")(kinks),
+                getattr(fg, act.name + "_grad")(kinks, **params),
                 "o",
                 color=color,
                 label="value at the kink",
@@ -75,7 +80,7 @@ def activation_figures(act, out_dir):
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best")
         fig.tight_layout()
-        path = pathlib.Path(out_dir) / f"{act.name}{suffix}.png"
+        path = pathlib.Path(out_dir) / f"{case.label}{suffix}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
@@ -97,9 +102,10 @@ def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
     """Bars of baseline median / impl median for each activation, kind and size."""
     plt = _pyplot()
     kinds = list(KIND_NAMES.values())
-    names = [act.name for act in TABLE]
+    names = [case.label for case in cases()]
     sizes = sorted({k[3] for k in medians if k[2] == dtype})
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 4.2), sharey=True)
+    # one wide panel per kind, stacked: 20-odd activations side by side per panel
+    fig, axes = plt.subplots(len(kinds), 1, figsize=(0.62 * len(names) + 2, 3.6 * len(kinds)))
     width = 0.8 / max(len(sizes), 1)
     for ax, kind in zip(axes, kinds, strict=True):
         for j, n in enumerate(sizes):
@@ -110,14 +116,15 @@ def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
             ]
             pos = np.arange(len(names)) + (j - (len(sizes) - 1) / 2) * width
             bars = ax.bar(pos, ratios, width, label=f"n = {n:.0e}")
-            ax.bar_label(bars, fmt="%.1f", fontsize=7)
+            ax.bar_label(bars, fmt="%.0f", fontsize=6, rotation=90, padding=2)
         ax.axhline(1, color="black", linewidth=0.8)
         ax.set_yscale("log")
-        ax.set_xticks(np.arange(len(names)), names)
+        ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", fontsize=8)
+        ax.set_xlim(-0.6, len(names) - 0.4)
+        ax.set_ylabel(f"{baseline} / {impl}")
         ax.set_title(kind)
         ax.grid(True, axis="y", alpha=0.3)
-    axes[0].set_ylabel(f"speed-up: {baseline} median / {impl} median")
-    axes[-1].legend(fontsize=8)
+    axes[0].legend(fontsize=8, ncol=len(sizes))
     fig.suptitle(
         f"fastgrad vs the NumPy reference, {dtype} (higher is better). fastgrad: allocating "
         "call, all threads from 32768 elements; NumPy: one thread"
@@ -133,9 +140,9 @@ def time_vs_size_figure(medians, kind, dtype, path):
     kind: fastgrad (out= and allocating), PyTorch (out= and allocating, when measured)
     and the NumPy reference. The floor is the same data movement with no arithmetic."""
     plt = _pyplot()
-    names = [act.name for act in TABLE]
+    names = [case.label for case in cases()]
     sizes = sorted({k[3] for k in medians if k[2] == dtype})
-    cols = 3
+    cols = 4
     rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
     lines = (
@@ -250,7 +257,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = [p for act in TABLE for p in activation_figures(act, out)]
+    written = [p for case in cases() for p in activation_figures(case, out)]
     if args.bench:
         if not pathlib.Path(args.bench).exists():
             sys.exit(f"no benchmark results at {args.bench}: run `make bench` first")

@@ -15,6 +15,7 @@ Errors are in ulps of the true value (``oracle.ulp_errors``: near underflow, in 
 the smallest normal number's spacing).
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -83,7 +84,7 @@ def _torch_outputs(act, params, xs):
     if peer is None:
         return None
     x = torch_module().from_numpy(xs.copy())
-    return peer.forward(x).numpy(), peer.grad(x).numpy()
+    return peer.functional(x).detach().numpy(), peer.grad(x).numpy()
 
 
 def outputs(act, params, xs, peers=True):
@@ -98,15 +99,22 @@ def outputs(act, params, xs, peers=True):
     return out
 
 
-def oracle_params(params, dtype):
-    """The parameters as the kernel sees them (cast to the dtype)."""
-    return {k: (None if v is None else float(dtype(v))) for k, v in params.items()}
+def oracle_params(params, dtype, act=None):
+    """The parameters as the kernel sees them: the defaults filled in (with ``act``), and
+    numbers cast to the dtype (the oracle's own defaults are exact decimals)."""
+    if act is not None and act.params is not None:
+        defaults = inspect.signature(act.params).parameters.values()
+        given = {p.name: p.default for p in defaults if p.default is not p.empty}
+        params = {**given, **params}
+    return {
+        k: (v if v is None or isinstance(v, str) else float(dtype(v))) for k, v in params.items()
+    }
 
 
 def measure(act, params, dtype, size="reduced", peers=True):
     """(xs, {implementation: (forward ulps, derivative ulps)})."""
-    xs = sweep(dtype, size, act.kinks)
-    truths = [truth(act.name, which, xs, oracle_params(params, dtype)) for which in (0, 1)]
+    xs = sweep(dtype, size, act.kinks_at(params))
+    truths = [truth(act.name, which, xs, oracle_params(params, dtype, act)) for which in (0, 1)]
     errors = {
         impl: tuple(ulp_errors(got, truths[which], dtype) for which, got in enumerate(pair))
         for impl, pair in outputs(act, params, xs, peers).items()

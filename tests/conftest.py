@@ -8,8 +8,9 @@ DTYPES = (np.float32, np.float64)
 
 
 def param_sets(act):
-    """The keyword sets each activation is tested with: defaults, then the table's extras."""
-    return ({},) + tuple(act.extra_test_params)
+    """The keyword sets each activation is tested with: defaults (the table's example
+    values for required parameters), then the table's extras."""
+    return (dict(act.default_params),) + tuple(act.extra_test_params)
 
 
 def cases():
@@ -22,8 +23,27 @@ def cases():
     return out
 
 
+def default_slots(act):
+    """The kernel slots (a, b) of the activation's default (or example) parameters."""
+    return act.params(**act.default_params) if act.params else (0.0, 0.0)
+
+
+def variants():
+    """(activation, variant value) for every kernel set, with readable ids."""
+    return [
+        pytest.param(act, value, id=act.name if i == 0 else f"{act.name}-{value}")
+        for act in TABLE
+        for i, value in enumerate(act.maths())
+    ]
+
+
 def public(act, suffix=""):
-    return getattr(fg, act.name + suffix)
+    """fastgrad's function; for an activation with required parameters, with the table's
+    example values filled in where a test passes none."""
+    fn = getattr(fg, act.name + suffix)
+    if not act.default_params:
+        return fn
+    return lambda *args, **params: fn(*args, **{**act.default_params, **params})
 
 
 def reference(act, suffix=""):

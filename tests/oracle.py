@@ -47,10 +47,10 @@ def _with_limits(at_minus_inf, at_plus_inf):
     """fn extended to +-inf by its limits (where mpmath would give inf*0 = NaN)."""
 
     def extend(fn):
-        def extended(x):
+        def extended(x, **params):
             if mp.isinf(x):
                 return mp.mpf(at_plus_inf if x > 0 else at_minus_inf)
-            return fn(x)
+            return fn(x, **params)
 
         return extended
 
@@ -75,23 +75,181 @@ def _ncdf(x):
     return mp.ncdf(x)
 
 
+_GELU_C = mp.sqrt(2 / mp.pi)
+_GELU_K = mp.mpf("0.044715")
+
+
 @_with_limits(0, mp.inf)
-def _gelu(x):
+def _gelu(x, approximate="none"):
+    if approximate == "tanh":
+        # 0.5*x*(1 + tanh(u)) = x/(1 + exp(-2u)): the same function, without the
+        # cancellation 1 + tanh(u) would suffer at 40 digits for u << 0
+        return x / (1 + mp.exp(-2 * _GELU_C * (x + _GELU_K * x**3)))
     return x * _ncdf(x)
 
 
 @_with_limits(0, 1)
-def _gelu_grad(x):
+def _gelu_grad(x, approximate="none"):
+    if approximate == "tanh":
+        u = _GELU_C * (x + _GELU_K * x**3)
+        du = _GELU_C * (1 + 3 * _GELU_K * x**2)
+        # d/dx of x/(1 + exp(-2u))
+        s = 1 / (1 + mp.exp(-2 * u))
+        return s + x * 2 * du * s / (1 + mp.exp(2 * u))
     return _ncdf(x) + x * mp.npdf(x)
+
+
+def _step(condition):
+    return mp.mpf(1) if condition else mp.mpf(0)
+
+
+def _relu6(x):
+    return min(max(x, mp.mpf(0)), mp.mpf(6))
+
+
+def _leaky_relu(x, negative_slope=0.01):
+    return x if x > 0 else negative_slope * x
+
+
+def _leaky_relu_grad(x, negative_slope=0.01):
+    return mp.mpf(1) if x > 0 else mp.mpf(negative_slope)
+
+
+def _hardtanh(x, min_val=-1.0, max_val=1.0):
+    return min(max(x, mp.mpf(min_val)), mp.mpf(max_val))
+
+
+def _threshold(x, threshold, value):
+    return x if x > threshold else mp.mpf(value)
+
+
+def _elu(x, alpha=1.0):
+    if x == -mp.inf:
+        return -mp.mpf(alpha)
+    return x if x > 0 else alpha * mp.expm1(x)
+
+
+def _elu_grad(x, alpha=1.0):
+    return mp.mpf(1) if x > 0 else alpha * mp.exp(x)
+
+
+# SELU's constants as PyTorch defines them (Klambauer et al. 2017)
+_SELU_ALPHA = mp.mpf("1.6732632423543772848170429916717")
+_SELU_SCALE = mp.mpf("1.0507009873554804934193349852946")
+
+
+def _selu(x):
+    if mp.isinf(x):
+        return x if x > 0 else -_SELU_SCALE * _SELU_ALPHA
+    return _SELU_SCALE * (x if x > 0 else _SELU_ALPHA * mp.expm1(x))
+
+
+def _selu_grad(x):
+    return _SELU_SCALE * (1 if x > 0 else _SELU_ALPHA * mp.exp(x))
+
+
+def _celu(x, alpha=1.0):
+    if x == -mp.inf:
+        return -mp.mpf(alpha) if alpha > 0 else -mp.inf
+    return max(mp.mpf(0), x) + min(mp.mpf(0), alpha * mp.expm1(x / alpha))
+
+
+def _celu_grad(x, alpha=1.0):
+    return mp.mpf(1) if x > 0 else mp.exp(x / alpha)
+
+
+@_with_limits(0, mp.inf)
+def _mish(x):
+    return x * mp.tanh(mp.log1p(mp.exp(x)))
+
+
+@_with_limits(0, 1)
+def _mish_grad(x):
+    t = mp.tanh(mp.log1p(mp.exp(x)))
+    return t + x * _sigmoid(x) * (1 - t * t)
+
+
+def _log_sigmoid(x):
+    return -mp.log1p(mp.exp(-x))
+
+
+def _log_sigmoid_grad(x):
+    return 1 / (1 + mp.exp(x))
+
+
+def _hardsigmoid(x):
+    return min(max(x + 3, mp.mpf(0)), mp.mpf(6)) / 6
+
+
+def _hardswish(x):
+    if mp.isinf(x):
+        return x if x > 0 else mp.mpf(0)
+    return x * _hardsigmoid(x)
+
+
+def _hardswish_grad(x):
+    if x < -3:
+        return mp.mpf(0)
+    return x / 3 + mp.mpf(1) / 2 if x <= 3 else mp.mpf(1)
+
+
+def _softsign(x):
+    return mp.sign(x) if mp.isinf(x) else x / (1 + abs(x))
+
+
+def _softsign_grad(x):
+    return 1 / (1 + abs(x)) ** 2
+
+
+def _tanhshrink(x):
+    if mp.isinf(x) or x == 0:
+        return x
+    # x - tanh(x) ~ x^3/3 loses 2*log10(1/|x|) digits to cancellation: work with more
+    extra = max(0, int(-2 * mp.log10(abs(x)))) + 10
+    with mp.workdps(mp.mp.dps + extra):
+        return +(x - mp.tanh(x))
+
+
+def _tanhshrink_grad(x):
+    return mp.tanh(x) ** 2
+
+
+def _softshrink(x, lambd=0.5):
+    if x > lambd:
+        return x - lambd
+    return x + lambd if x < -lambd else mp.mpf(0)
+
+
+def _hardshrink(x, lambd=0.5):
+    return mp.mpf(0) if -lambd <= x <= lambd else x
+
+
+def _shrink_grad(x, lambd=0.5):
+    return _step(abs(x) > lambd)
 
 
 ORACLES = {
     "relu": (_relu, _relu_grad),
-    "sigmoid": (_sigmoid, _sigmoid_grad),
-    "softplus": (_softplus, _softplus_grad),
-    "tanh": (mp.tanh, _tanh_grad),
-    "silu": (_silu, _silu_grad),
+    "relu6": (_relu6, lambda x: _step(0 < x < 6)),
+    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
+    "hardtanh": (_hardtanh, lambda x, min_val=-1.0, max_val=1.0: _step(min_val < x < max_val)),
+    "threshold": (_threshold, lambda x, threshold, value: _step(x > threshold)),
+    "elu": (_elu, _elu_grad),
+    "selu": (_selu, _selu_grad),
+    "celu": (_celu, _celu_grad),
     "gelu": (_gelu, _gelu_grad),
+    "silu": (_silu, _silu_grad),
+    "mish": (_mish, _mish_grad),
+    "softplus": (_softplus, _softplus_grad),
+    "sigmoid": (_sigmoid, _sigmoid_grad),
+    "log_sigmoid": (_log_sigmoid, _log_sigmoid_grad),
+    "tanh": (mp.tanh, _tanh_grad),
+    "hardsigmoid": (_hardsigmoid, lambda x: mp.mpf(1) / 6 if -3 < x < 3 else mp.mpf(0)),
+    "hardswish": (_hardswish, _hardswish_grad),
+    "softsign": (_softsign, _softsign_grad),
+    "tanhshrink": (_tanhshrink, _tanhshrink_grad),
+    "softshrink": (_softshrink, _shrink_grad),
+    "hardshrink": (_hardshrink, _shrink_grad),
 }
 
 

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import DTYPES, special_values
+from conftest import DTYPES, default_slots, public, special_values, variants
 
 import fastgrad as fg
 from fastgrad._jit import PARALLEL_MIN_SIZE
@@ -35,14 +35,14 @@ def _args(name, x, rng, alias="none"):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("act", ACTS)
-def test_serial_and_parallel_kernels_agree_bitwise_whatever_the_aliasing(act, dtype):
+@pytest.mark.parametrize("act, variant", variants())
+def test_serial_and_parallel_kernels_agree_bitwise_whatever_the_aliasing(act, variant, dtype):
     rng = np.random.default_rng(4)
     n = PARALLEL_MIN_SIZE + 1001
     x = (rng.standard_normal(n) * 20).astype(dtype)
     x[: special_values(dtype).size] = special_values(dtype)
-    ks = kernel_set(act, dtype)
-    a, b = act.params() if act.params else (0.0, 0.0)
+    ks = kernel_set(act, dtype, variant)
+    a, b = default_slots(act)
     for name in KERNEL_NAMES:
         for alias in ("none", "same", "partial"):
             for parallel in (False, True):
@@ -75,24 +75,27 @@ def _scalar_ops(asm, dtype):
 
 @pytest.mark.skipif(not _has_avx2(), reason="looks for ymm/zmm registers (AVX2 or AVX-512)")
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("act", ACTS)
-def test_every_kernel_loop_is_vectorised(act, dtype):
+@pytest.mark.parametrize("act, variant", variants())
+def test_every_kernel_loop_is_vectorised(act, variant, dtype):
     """Packed (ymm/zmm) instructions in the kernel's machine code: no scalar fallback.
 
-    Each loop is a vectorised body plus a scalar remainder, so packed operations are a
-    good fraction of the scalar ones (0.35-0.77 measured); a loop left scalar, e.g. by a
+    Each loop is a vectorised body plus scalar copies (the remainder, and the fallback
+    of LLVM's runtime alias check), so packed operations are a good fraction of the
+    scalar ones (0.23 for elu's and selu's backward, whose three short exp-only bodies
+    face nine scalar copies, up to 0.77 measured); a loop left scalar, e.g. by a
     call to an un-inlined function in its body, has almost none, and leaves a call
     (to fastgrad's own function, or to libm's ldexp where LLVM cannot vectorise it)."""
-    ks = KernelSet(act, dtype, cache=False)  # Numba cannot show the code of cached kernels
+    # Numba cannot show the code of cached kernels
+    ks = KernelSet(act, dtype, cache=False, variant=variant)
     rng = np.random.default_rng(6)
     x = rng.standard_normal(64).astype(dtype)
-    a, b = act.params() if act.params else (0.0, 0.0)
+    a, b = default_slots(act)
     for name in KERNEL_NAMES:
         kernel = ks.get(name, False)
         kernel(*_args(name, x, rng), a, b)
         asm = kernel.inspect_asm(kernel.signatures[0])
         packed, scalar = len(_packed_vector_ops(asm, dtype)), len(_scalar_ops(asm, dtype))
-        assert packed >= 8 and packed >= 0.25 * scalar, (act.name, name, packed, scalar)
+        assert packed >= 8 and packed >= 0.2 * scalar, (act.name, name, packed, scalar)
         assert not re.search(r"call\w*\s+[^\n]*(fastgrad|ldexp)", asm), (act.name, name)
 
 
@@ -133,11 +136,11 @@ def test_read_only_and_unaligned_inputs_run_explicitly_compiled_kernels(act):
     unaligned[:] = x
     assert not unaligned.flags.aligned
     for name in ("", "_grad", "_fwd_grad"):
-        fn = getattr(fg, act.name + name)
+        fn = public(act, name)
         want = fn(x)
         for arr in (read_only, unaligned):
             np.testing.assert_array_equal(fn(arr), want)
-    backward = getattr(fg, act.name + "_backward")
+    backward = public(act, "_backward")
     want = backward(x, x)
     np.testing.assert_array_equal(backward(read_only, unaligned), want)
     np.testing.assert_array_equal(backward(unaligned, read_only, out=unaligned.copy()), want)

@@ -6,7 +6,7 @@ import matplotlib
 import numpy as np
 
 from fastgrad import plotting
-from fastgrad._table import KIND_NAMES, TABLE
+from fastgrad._table import KIND_NAMES, cases
 
 matplotlib.use("Agg")
 
@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 def _fake_bench_json(path):
     """A pytest-benchmark-shaped file: NumPy twice as slow as fastgrad everywhere."""
     benchmarks = []
-    for act in TABLE:
+    for case in cases():
         for kind in KIND_NAMES.values():
             for n in (1000, 100000):
                 for impl, median in (
@@ -25,7 +25,7 @@ def _fake_bench_json(path):
                     ("torch_out", 1.4e-6),
                 ):
                     info = dict(
-                        activation=act.name,
+                        activation=case.label,
                         kind=kind,
                         dtype="float32",
                         n=n,
@@ -42,7 +42,7 @@ def test_main_writes_every_figure(tmp_path, capsys):
     bench = tmp_path / "bench.json"
     _fake_bench_json(bench)
     plotting.main(["--bench", str(bench), "--out", str(tmp_path / "plots")])
-    expected = {f"{a.name}{s}.png" for a in TABLE for s in ("", "_grad")}
+    expected = {f"{c.label}{s}.png" for c in cases() for s in ("", "_grad")}
     expected |= {
         "speedup_float32.png",
         "time_vs_size_forward_float32.png",
@@ -52,7 +52,7 @@ def test_main_writes_every_figure(tmp_path, capsys):
     assert written == expected
     assert all((tmp_path / "plots" / name).stat().st_size > 5000 for name in written)
     medians = plotting.load_medians(bench)
-    assert medians[(TABLE[0].name, "forward", "float32", 1000, "numpy")] == 2e-6
+    assert medians[(cases()[0].label, "forward", "float32", 1000, "numpy")] == 2e-6
 
 
 def test_accuracy_figure_draws_every_implementation(tmp_path):

@@ -12,6 +12,15 @@ from fastgrad._table import KINDS
 
 # The references' own error dominates (e.g. sigmoid_grad's y*(1-y)): absolute tolerances.
 TOL = {np.float32: dict(rtol=2e-6, atol=1e-6), np.float64: dict(rtol=1e-14, atol=2e-15)}
+# gelu's tanh form: the reference's 0.5*x*(1 - tanh(u)^2)*du/dx cancels for x in about
+# [-6, -4], where tanh(u) rounds to -1: up to ~4e-6 absolute in float32 (times grad_out),
+# ~1e-15 in float64 (fastgrad agrees with mpmath there: test_accuracy.py).
+LOOSER = {
+    ("gelu", "tanh"): {
+        np.float32: dict(rtol=2e-6, atol=1e-5),
+        np.float64: dict(rtol=1e-14, atol=1e-14),
+    }
+}
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -26,9 +35,10 @@ def test_matches_reference_on_random_inputs(act, params, dtype):
         want = reference(act, suffix)(*args, **params)
         if suffix != "_fwd_grad":
             got, want = (got,), (want,)
+        tol = LOOSER.get((act.name, params.get("approximate")), TOL)[dtype]
         for a, b in zip(got, want, strict=True):
             assert a.dtype == dtype
-            np.testing.assert_allclose(a, b, **TOL[dtype], err_msg=act.name + suffix)
+            np.testing.assert_allclose(a, b, **tol, err_msg=act.name + suffix)
 
 
 @pytest.mark.parametrize("act, params", cases())

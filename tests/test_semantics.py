@@ -257,6 +257,75 @@ def test_unknown_and_invalid_parameters():
         fg.softplus(x, **bad)  # fine in float64
 
 
+@pytest.mark.parametrize(
+    "name, params, error, message",
+    [
+        ("celu", dict(alpha=0.0), ValueError, "alpha must be non-zero"),
+        ("celu", dict(alpha=np.inf), ValueError, "alpha must be a finite"),
+        ("hardtanh", dict(min_val=1.0, max_val=-1.0), ValueError, "min_val .* greater than"),
+        ("hardtanh", dict(min_val=2.0), ValueError, "min_val .* greater than"),
+        ("softshrink", dict(lambd=-0.1), ValueError, "lambd must be >= 0"),
+        ("gelu", dict(approximate="fast"), ValueError, "approximate must be one of 'none', 'tanh'"),
+        ("gelu", dict(approximate=None), ValueError, "approximate must be one of"),
+        ("leaky_relu", dict(negative_slope=np.nan), ValueError, "negative_slope"),
+        ("elu", dict(alpha="1"), TypeError, "alpha must be a real number"),
+        ("threshold", dict(threshold=1.0), TypeError, "missing required parameter.*value"),
+        ("threshold", {}, TypeError, "missing required parameter.*threshold, value"),
+        ("selu", dict(alpha=1.0), TypeError, "no parameters"),
+        ("hardshrink", dict(lam=1.0), TypeError, "its parameters are lambd"),
+    ],
+)
+def test_invalid_parameters_raise_before_anything_is_written(name, params, error, message):
+    x = np.linspace(-3, 3, 7)
+    g = np.ones_like(x)
+    for suffix, args in (("", (x,)), ("_grad", (x,)), ("_backward", (g, x)), ("_fwd_grad", (x,))):
+        out = (np.full(7, 7.0), np.full(7, 7.0)) if suffix == "_fwd_grad" else np.full(7, 7.0)
+        with pytest.raises(error, match=message):
+            getattr(fg, name + suffix)(*args, out=out, **params)
+        assert np.all(np.asarray(out) == 7.0)
+
+
+def test_parameters_with_pytorch_names_and_defaults():
+    """Keyword names and defaults as in torch.nn.functional (threshold: both required)."""
+    import inspect
+
+    expected = {
+        "leaky_relu": {"negative_slope": 0.01},
+        "hardtanh": {"min_val": -1.0, "max_val": 1.0},
+        "threshold": {"threshold": inspect.Parameter.empty, "value": inspect.Parameter.empty},
+        "elu": {"alpha": 1.0},
+        "celu": {"alpha": 1.0},
+        "gelu": {"approximate": "none"},
+        "softplus": {"beta": 1.0, "threshold": None},
+        "softshrink": {"lambd": 0.5},
+        "hardshrink": {"lambd": 0.5},
+    }
+    for act in fg.TABLE:
+        for suffix in ("", "_grad", "_backward", "_fwd_grad"):
+            sig = inspect.signature(getattr(fg, act.name + suffix)).parameters
+            kw = {n: p.default for n, p in sig.items() if n not in ("x", "grad_out", "out")}
+            assert kw == expected.get(act.name, {}), act.name + suffix
+
+
+def test_changing_a_parameter_value_compiles_nothing():
+    from fastgrad._kernels import kernel_set
+
+    x = np.linspace(-3, 3, 50)
+    for name, values in (
+        ("celu", [dict(alpha=a) for a in (0.5, 2.0, -1.0)]),
+        ("hardtanh", [dict(min_val=a, max_val=a + 1) for a in (-2.0, 0.0, 3.0)]),
+        ("threshold", [dict(threshold=a, value=-a) for a in (-1.0, 0.5, 2.0)]),
+        ("gelu", [dict(approximate=a) for a in ("none", "tanh", "none")]),
+    ):
+        act = fg.TABLE[[a.name for a in fg.TABLE].index(name)]
+        getattr(fg, name)(x, **values[0])
+        sets = [kernel_set(act, np.float64, v) for v in act.maths()]
+        before = [len(k.get("forward", False).signatures) for k in sets]
+        for params in values:
+            getattr(fg, name)(x, **params)
+        assert [len(k.get("forward", False).signatures) for k in sets] == before
+
+
 @pytest.mark.parametrize("act, params", cases())
 def test_no_floating_point_warnings_for_any_input(act, params):
     # pytest turns warnings into errors (pyproject); errstate makes NumPy raise as well.

@@ -51,6 +51,8 @@ def test_signatures_show_the_parameters(act):
     expected = ["x", "out"]
     if act.params is not None:
         expected += list(inspect.signature(act.params).parameters)
+    if act.variant is not None:
+        expected.append(act.variant.param)
     assert list(sig.parameters) == expected
     assert list(inspect.signature(getattr(fg, act.name + "_backward")).parameters)[:2] == [
         "grad_out",
