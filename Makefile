@@ -27,14 +27,16 @@ test: compile
 bench: compile
 	mkdir -p bench/results
 	$(PY) -m pytest -q bench --benchmark-only --benchmark-json=$(BENCH_JSON) \
-		--benchmark-max-time=0.5 --benchmark-sort=name
+		--benchmark-max-time=0.2 --benchmark-sort=name
 	$(PY) bench/report.py $(BENCH_JSON) > bench/results/summary.md
 	$(MAKE) plots
 
 # The full accuracy sweep against the mpmath oracle: plots/accuracy.md and
-# plots/accuracy_<name>.png (fastgrad, the NumPy reference and PyTorch on the same axes).
+# plots/accuracy_<name>.png (fastgrad, the NumPy reference and PyTorch on the same axes);
+# then where fastgrad and PyTorch disagree, with the oracle's verdict: plots/parity.md.
 accuracy: compile
 	$(PY) tests/accuracy_report.py --size full --out plots
+	$(PY) tests/parity_report.py --out plots
 
 plots: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m fastgrad.plotting --bench $(BENCH_JSON) --out plots
