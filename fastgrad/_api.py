@@ -21,6 +21,7 @@ from ._table import KIND_NAMES, KINDS
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 _COMPUTE_DTYPE = {_F16: _F32, _F32: _F32, _F64: _F64}
+_NATIVE_FLOATS = {2: _F16, 4: _F32, 8: _F64}
 _F32_MAX = float(np.finfo(np.float32).max)
 _F32_SMALLEST = float(np.finfo(np.float32).smallest_subnormal)
 
@@ -30,7 +31,8 @@ _F32_SMALLEST = float(np.finfo(np.float32).smallest_subnormal)
 
 def _result_dtype(dtype, fn, what):
     if dtype.kind == "f" and dtype.itemsize in (2, 4, 8):
-        return np.dtype(dtype.name)  # native byte order
+        # the canonical native dtype object (``dtype.name`` is slow: avoid it when native)
+        return _NATIVE_FLOATS[dtype.itemsize] if dtype.isnative else np.dtype(dtype.name)
     if dtype.kind in "biu":
         return _F64
     raise TypeError(
@@ -81,13 +83,12 @@ def _writable_1d(out, dtype, size):
     return flags.c_contiguous and flags.writeable
 
 
-def _fast_kernel(x, kw, k32, k64):
+def _fast_kernel(x, k32, k64):
     """The wrappers' fast path: the compiled kernel (from the [serial, parallel] pairs
-    k32/k64) for a 1-D C-contiguous float32/float64 ndarray with default parameters, or
-    None (not compiled yet, or any other input: the general path handles it). Tests ints
-    and identities only; a 1e3-element call is ~1.5 us, so each avoided tuple or call
-    counts."""
-    if type(x) is not np.ndarray or kw or x.ndim != 1:
+    k32/k64) for a 1-D C-contiguous float32/float64 ndarray, or None (not compiled yet,
+    or any other input: the general path handles it). Tests ints and identities only; a
+    1e3-element call is ~1.5 us, so each avoided tuple or call counts."""
+    if type(x) is not np.ndarray or x.ndim != 1:
         return None
     dtype = x.dtype
     if dtype is not _F32 and dtype is not _F64:
@@ -213,11 +214,12 @@ def _as_array(x, fn):
 
 
 def _kernel_picker(activation, kind, params, fn):
-    """(pick, compiled): pick(inputs, kw) -> (kernel, a, b) is the kernel of ``kind`` for
-    the input arrays (the last one's dtype and size: serial or parallel; compiled on
+    """(pick, compiled, with_params): pick(inputs, kw) -> (kernel, a, b) is the kernel of
+    ``kind`` for the input arrays (the last one's dtype and size: serial or parallel; compiled on
     first use, also for read-only inputs) and the variant the keywords select, and the
     slots for the keyword parameters; compiled[dtype] is the default variant's [serial,
-    parallel], ``None`` until compiled, which the wrappers' fast paths index directly."""
+    parallel], ``None`` until compiled, which the wrappers' fast paths index directly;
+    ``with_params`` is the fast path of calls with keyword parameters."""
     sets = {
         (value, dt): kernel_set(activation, dt, value)
         for value in activation.maths()
@@ -230,6 +232,7 @@ def _kernel_picker(activation, kind, params, fn):
         for dt in (_F32, _F64)
     }
     threshold = _jit.PARALLEL_MIN_SIZE
+    resolved = {}  # (dtype, keywords, their types) -> ([serial, parallel], a, b)
 
     def pick(inputs, kw):
         arr = inputs[-1]
@@ -239,7 +242,38 @@ def _kernel_picker(activation, kind, params, fn):
         kernel = sets[value, dtype].for_inputs(kind, parallel, inputs)
         return kernel, a, b
 
-    return pick, compiled
+    def with_params(x, kw):
+        """The fast path for a call with keyword parameters: (kernel, a, b), kernel None
+        where the general path must run. Validated parameters are remembered per dtype
+        (their types in the key: 1, 1.0 and True hash alike but validate differently)."""
+        if type(x) is not np.ndarray or x.ndim != 1:
+            return None, 0.0, 0.0
+        dtype = x.dtype
+        if dtype is not _F32 and dtype is not _F64:
+            return None, 0.0, 0.0
+        key = (dtype, *kw.items(), *map(type, kw.values()))
+        try:
+            hit = resolved.get(key)
+        except TypeError:  # an unhashable value: the general path validates it
+            return None, 0.0, 0.0
+        if hit is None:
+            value, a, b = params.resolve(kw, dtype, fn)  # raises before anything is written
+            if len(resolved) >= _RESOLVED_MAX:
+                resolved.clear()
+            hit = resolved[key] = (sets[value, dtype].compiled[kind], a, b)
+        pair, a, b = hit
+        kernel = pair[x.size >= threshold and _threads.current > 1]
+        flags = x.flags
+        if kernel is None or not (flags.c_contiguous and flags.writeable):
+            return None, 0.0, 0.0
+        return kernel, a, b
+
+    return pick, compiled, with_params
+
+
+# How many validated parameter sets each function remembers (a sweep over many values
+# starts afresh, rather than growing without bound).
+_RESOLVED_MAX = 256
 
 
 def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
@@ -257,19 +291,22 @@ def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
 def _make_unary(activation, suffix, params):
     """f(x) or f_grad(x): one input, one output."""
     fn_name = activation.name + suffix
-    pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    pick, compiled, with_params = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
 
     def unary(x, *, out=None, **kw):
-        kernel = _fast_kernel(x, kw, k32, k64)
+        if kw:
+            kernel, a, b = with_params(x, kw)
+        else:
+            kernel, a, b = _fast_kernel(x, k32, k64), a0, b0
         if kernel is not None:
             if out is None:
                 res = np.empty(x.size, x.dtype)
-                kernel(x, res, a0, b0)
+                kernel(x, res, a, b)
                 return res
             if _writable_1d(out, x.dtype, x.size):
-                kernel(x, out, a0, b0)
+                kernel(x, out, a, b)
                 return out
         arr, result = _as_array(x, fn_name)
         kernel, a, b = pick((arr,), kw)
@@ -286,12 +323,15 @@ def _make_unary(activation, suffix, params):
 def _make_backward(activation, suffix, params):
     """f_backward(grad_out, x): two inputs, one output."""
     fn_name = activation.name + suffix
-    pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    pick, compiled, with_params = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
 
     def backward(grad_out, x, *, out=None, **kw):
-        kernel = _fast_kernel(x, kw, k32, k64)
+        if kw:
+            kernel, a, b = with_params(x, kw)
+        else:
+            kernel, a, b = _fast_kernel(x, k32, k64), a0, b0
         if (
             kernel is not None
             and type(grad_out) is np.ndarray
@@ -303,10 +343,10 @@ def _make_backward(activation, suffix, params):
         ):
             if out is None:
                 res = np.empty(x.size, x.dtype)
-                kernel(grad_out, x, res, a0, b0)
+                kernel(grad_out, x, res, a, b)
                 return res
             if _writable_1d(out, x.dtype, x.size):
-                kernel(grad_out, x, out, a0, b0)
+                kernel(grad_out, x, out, a, b)
                 return out
         g, arr, result = _coerce_pair(grad_out, x, fn_name)
         kernel, a, b = pick((g, arr), kw)
@@ -324,18 +364,21 @@ def _make_fwd_grad(activation, suffix, params):
     """f_fwd_grad(x): one input, the pair (y, dy/dx) out. The kernel itself refuses
     overlapping outputs (it returns False before writing)."""
     fn_name = activation.name + suffix
-    pick, compiled = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    pick, compiled, with_params = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
     overlap = f"{fn_name}: out[0] and out[1] must not overlap"
 
     def fwd_grad(x, *, out=None, **kw):
-        kernel = _fast_kernel(x, kw, k32, k64)
+        if kw:
+            kernel, a, b = with_params(x, kw)
+        else:
+            kernel, a, b = _fast_kernel(x, k32, k64), a0, b0
         if kernel is not None:
             dtype, size = x.dtype, x.size
             if out is None:
                 y, d = np.empty(size, dtype), np.empty(size, dtype)
-                kernel(x, y, d, a0, b0)
+                kernel(x, y, d, a, b)
                 return y, d
             if (
                 type(out) is tuple
@@ -343,7 +386,7 @@ def _make_fwd_grad(activation, suffix, params):
                 and _writable_1d(out[0], dtype, size)
                 and _writable_1d(out[1], dtype, size)
             ):
-                if not kernel(x, out[0], out[1], a0, b0):
+                if not kernel(x, out[0], out[1], a, b):
                     raise ValueError(overlap)
                 return out
         arr, result = _as_array(x, fn_name)

@@ -98,6 +98,10 @@ def load_medians(bench_json):
     return medians
 
 
+def _ratio_label(value):
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
 def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
     """Bars of baseline median / impl median for each activation, kind and size."""
     plt = _pyplot()
@@ -116,7 +120,7 @@ def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
             ]
             pos = np.arange(len(names)) + (j - (len(sizes) - 1) / 2) * width
             bars = ax.bar(pos, ratios, width, label=f"n = {n:.0e}")
-            ax.bar_label(bars, fmt="%.0f", fontsize=6, rotation=90, padding=2)
+            ax.bar_label(bars, fmt=_ratio_label, fontsize=6, rotation=90, padding=2)
         ax.axhline(1, color="black", linewidth=0.8)
         ax.set_yscale("log")
         ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", fontsize=8)
@@ -169,7 +173,7 @@ def time_vs_size_figure(medians, kind, dtype, path):
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.suptitle(f"Time per element vs size, {kind}, {dtype} (median, lower is better)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))  # keep the suptitle clear of the top panels
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

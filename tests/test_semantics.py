@@ -285,6 +285,22 @@ def test_invalid_parameters_raise_before_anything_is_written(name, params, error
         assert np.all(np.asarray(out) == 7.0)
 
 
+def test_remembered_parameters_are_still_validated_by_type_and_dtype():
+    """The fast path remembers validated keyword sets: 1.0 accepted must not let True
+    (equal and hashing alike) through, nor a float64-only value into float32."""
+    x = np.linspace(-3, 3, 7)
+    fg.elu(x, alpha=1.0)
+    fg.elu(x, alpha=1)
+    with pytest.raises(TypeError, match="alpha must be a real number"):
+        fg.elu(x, alpha=True)
+    fg.elu(x, alpha=1e39)
+    with pytest.raises(ValueError, match="not representable in float32"):
+        fg.elu(x.astype(np.float32), alpha=1e39)
+    with pytest.raises(TypeError, match="alpha must be a real number"):
+        fg.elu(x, alpha=[1.0])  # unhashable: the general path validates it
+    np.testing.assert_array_equal(fg.elu(x, alpha=2.0), fg.reference.elu(x, alpha=2.0))
+
+
 def test_parameters_with_pytorch_names_and_defaults():
     """Keyword names and defaults as in torch.nn.functional (threshold: both required)."""
     import inspect
