@@ -77,6 +77,35 @@ def misses(row, sizes, kinds=("forward", "backward")):
     return found
 
 
+def compact(medians, n=None):
+    """One line per activation at the largest n, with out=: PyTorch's time over
+    fastgrad's and fastgrad's over the memory floor, forward and backward, both dtypes."""
+    table = rows(medians)
+    n = n or max(r["n"] for r in table)
+    by_key = {(r["activation"], r["kind"], r["dtype"]): r for r in table if r["n"] == n}
+    columns = [(k, d) for k in ("forward", "backward") for d in ("float32", "float64")]
+    heads = [f"{'fwd' if k == 'forward' else 'bwd'} f{d[5:]}" for k, d in columns]
+    lines = [
+        f"n = {n:.0e}, with out=: torch out= / fastgrad out= (above 1: fastgrad faster), "
+        "then fastgrad out= / memory floor (1.25 is the target)",
+        "",
+        "| activation | "
+        + " | ".join(f"torch / fg, {h}" for h in heads)
+        + " | "
+        + " | ".join(f"fg / floor, {h}" for h in heads)
+        + " |",
+        "|" + "---|" * (1 + 2 * len(columns)),
+    ]
+    for label in dict.fromkeys(r["activation"] for r in table):
+        found = [by_key.get((label, k, d)) for k, d in columns]
+        if not all(found):
+            continue
+        torch = [_ratio(r["torch_out"], r["fastgrad_out"]) for r in found]
+        floor = [_ratio(r["fastgrad_out"], r["floor"]) for r in found]
+        lines.append(f"| {label} | " + " | ".join(torch + floor) + " |")
+    return "\n".join(lines)
+
+
 def markdown(medians):
     table = rows(medians)
     sizes = sorted({r["n"] for r in table})
@@ -116,4 +145,5 @@ def markdown(medians):
 
 
 if __name__ == "__main__":
-    print(markdown(load_medians(sys.argv[1])))
+    medians = load_medians(sys.argv[1])
+    print(compact(medians), markdown(medians), sep="\n\n")

@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "bench"))
 
-from report import markdown, misses  # noqa: E402
+from report import compact, markdown, misses  # noqa: E402
 
 SIZES = [1000, 10_000_000]
 
@@ -45,3 +45,15 @@ def test_markdown_lists_the_misses():
     assert "| relu | forward | float32 | 1e+03 |" in text
     assert "1 rows miss one" in text and "2.00x the NumPy reference" in text
     assert "PyTorch was not installed" in text
+
+
+def test_compact_gives_one_line_per_activation_at_the_largest_n():
+    medians = {}
+    for kind in ("forward", "backward"):
+        for dtype in ("float32", "float64"):
+            key = ("relu", kind, dtype, 10_000_000)
+            medians.update({key + ("fastgrad",): 1.0, key + ("fastgrad_out",): 2.0})
+            medians[key + ("torch_out",)] = 3.0
+            medians[("floor", kind, dtype, 10_000_000, "floor")] = 1.6
+    lines = compact(medians).splitlines()
+    assert lines[-1] == "| relu | 1.50 | 1.50 | 1.50 | 1.50 | 1.25 | 1.25 | 1.25 | 1.25 |"
