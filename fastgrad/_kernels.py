@@ -137,7 +137,7 @@ _SETS = {}
 def kernel_set(activation, dtype, variant=None):
     """The process-wide KernelSet of an activation (one of its variants) in a dtype."""
     if variant is None:
-        variant = next(iter(activation.maths()))
+        variant = activation.maths_default()
     key = (activation.name, variant, np.dtype(dtype))
     if key not in _SETS:
         _SETS[key] = KernelSet(activation, dtype, variant=variant)
@@ -151,7 +151,7 @@ class KernelSet:
     def __init__(self, activation, dtype, cache=True, variant=None):
         self.activation = activation
         maths = activation.maths()
-        self.variant = next(iter(maths)) if variant is None else variant
+        self.variant = activation.maths_default() if variant is None else variant
         self.math = maths[self.variant]
         self.cache = cache
         self.dtype = np.dtype(dtype)

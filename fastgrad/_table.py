@@ -109,6 +109,10 @@ class Activation:
             given.pop(self.variant.param, None)
         return tuple(self.kinks(**given))
 
+    def maths_default(self):
+        """The default value of the variant parameter (None without variants)."""
+        return next(iter(self.maths()))
+
     def maths(self):
         """{variant value: math}: one entry, keyed None, for an activation without variants."""
         return dict(self.variant.math) if self.variant else {None: self.math}

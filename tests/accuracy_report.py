@@ -44,8 +44,12 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for act in TABLE:
-        panels = {}
-        for params in param_sets(act):
+        figures = {}  # file label -> panels: the first parameter set, and each variant
+        for index, params in enumerate(param_sets(act)):
+            variant = act.variant and params.get(act.variant.param)
+            figure = f"{act.name}-{variant}" if variant and variant != act.maths_default() else None
+            if index == 0:
+                figure = act.name
             for dtype in (np.float32, np.float64):
                 xs, errors = measure(act, params, dtype, args.size)
                 label = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
@@ -59,13 +63,15 @@ def main(argv=None):
                         + " | ".join(cells)
                         + " |"
                     )
-                    if not params:
-                        panels[kind, np.dtype(dtype).name] = (
+                    if figure:
+                        figures.setdefault(figure, {})[kind, np.dtype(dtype).name] = (
                             xs,
                             {impl: e[k] for impl, e in errors.items()},
                         )
                 print(rows[-2], rows[-1], sep="\n", flush=True)
-        accuracy_figure(act.title, panels, args.out / f"accuracy_{act.name}.png")
+        for figure, panels in figures.items():
+            title = act.title + (figure[len(act.name) :] if figure != act.name else "")
+            accuracy_figure(title, panels, args.out / f"accuracy_{figure}.png")
     header = [
         f"Maximum error in ulps against mpmath (40 digits) over finite x, {args.size} sweep "
         f"({SWEEP_SIZES[args.size]} points per range; `make accuracy`). Non-finite inputs "
