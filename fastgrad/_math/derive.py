@@ -59,8 +59,8 @@ SILU_ROOT_CENTER = -1.275
 
 # Likewise for the tanh form of gelu and for mish (where the general form of the
 # derivative exceeds ~2.5 ulps, measured in tests/accuracy.py).
-GELU_TANH_ROOT_SPAN = (-1.4, -0.5)
-GELU_TANH_ROOT_CENTER = -0.95
+GELU_TANH_ROOT_SPAN = (-1.4, -0.3)
+GELU_TANH_ROOT_CENTER = -0.85
 MISH_ROOT_SPAN = (-1.5, -0.9)
 MISH_ROOT_CENTER = -1.2
 TANHSHRINK_SMALL_MAX = 1.0

@@ -52,7 +52,7 @@ def make_normal(fmt, exp):
     def exp_half_square(t, t_lo):
         """exp(-(t + t_lo)^2 / 2) for t >= 0 (t_lo a small correction to t)."""
         h, lo = square_parts(t, t_lo)
-        return exp(-half * h) * (one - half * lo)
+        return exp(-half * h) * fma(-half, lo, one)
 
     @scalar
     def tail_parts(t):
@@ -71,7 +71,7 @@ def make_normal(fmt, exp):
         poly, q, c = tail_parts(t)
         p = exp(-half * h) * poly
         far = fma(p, q, p * q * (c - half * lo))
-        near = half - t * small_poly(h)  # t_lo is 0 wherever this is used
+        near = fma(-t, small_poly(h), half)  # t_lo is 0 wherever this is used
         return near if t <= small_max else far
 
     @scalar
@@ -84,7 +84,7 @@ def make_normal(fmt, exp):
         sq = s * q
         sq_err = fma(s, q, -sq)
         far = fma(p, sq, p * (sq * (c - half * lo) + sq_err))
-        near = s * (half - t * small_poly(h))
+        near = s * fma(-t, small_poly(h), half)
         return near if t <= small_max else far
 
     @scalar

@@ -17,6 +17,7 @@ import math
 
 from .._jit import scalar
 from .compensated import reciprocal_of_sum
+from .fma import fma
 from .polynomial import polynomial
 
 
@@ -31,8 +32,8 @@ def make_tanh(fmt, exp):
         a = abs(x)
         big = exp(-two * a)
         q, c = reciprocal_of_sum(one, big, one)  # 1/(1 + E) = q*(1 + c)
-        far = one - two * big * (q + q * c)
-        near = a + a * (a * a) * small_poly(a * a)
+        far = fma(-two * big, fma(q, c, q), one)
+        near = fma(a * (a * a), small_poly(a * a), a)
         return math.copysign(near if a <= small_max else far, x)
 
     @scalar

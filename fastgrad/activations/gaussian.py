@@ -45,12 +45,12 @@ def gelu(F, m):
     def derivative(x, a, b):
         t = abs(x)
         gauss = exp_half_square(t, zero)
-        right = (one - upper_tail(t, zero)) + x * (inv_sqrt_2pi * gauss)
+        right = fma(x, inv_sqrt_2pi * gauss, one - upper_tail(t, zero))
         p = root_poly(t - root_center)
         dt, dt_err = two_sum(root_hi, -t)
         near_root = fma(p, dt, p * (dt_err + root_lo))
         poly, q, c = tail_parts(t)
-        left = gauss * (fma(poly, q, poly * q * c) - t * inv_sqrt_2pi)
+        left = gauss * fma(-t, inv_sqrt_2pi, fma(poly, q, poly * q * c))
         d = right if x >= zero else (near_root if t <= root_span else left)
         d = zero if x < -t_max else d
         return one if x > t_max else d
@@ -109,7 +109,7 @@ def gelu_tanh(F, m):
     def forward(x, a, b):
         z, z_lo, cx, cx_lo, p, p_lo = scaled_cubic(x)
         e, q, c = exp_neg_abs(z, z_lo)
-        s = q + q * c  # sigmoid(|z|)
+        s = fma(q, c, q)  # sigmoid(|z|)
         y = x * s if z >= zero else (x * e) * s
         y = neg_zero if x < -x_max else y
         return x if x > x_max else y
@@ -128,7 +128,7 @@ def gelu_tanh(F, m):
         s2 = fma(qq, two * c, qq)  # 1/(1 + e)^2
         # x >= 0 (z >= 0): sigmoid(z)*(1 + x*e*slope/(1 + e)), no cancellation;
         # x < 0: e*((1 + e) + x*slope)/(1 + e)^2
-        s = q + q * c
+        s = fma(q, c, q)
         right = s * fma(fma(cx, u, xslope_lo) * e, s, one)
         left = e * fma(cx, u, (one + e) + xslope_lo) * s2
         d = right if x >= zero else left

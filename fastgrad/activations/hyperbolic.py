@@ -56,7 +56,7 @@ def tanhshrink(F, m):
         t = abs(x)
         big = exp(-two * t)
         q, c = reciprocal_of_sum(one, big, one)  # 1/(1 + E) = q*(1 + c)
-        far = (t - one) + two * big * (q + q * c)
+        far = fma(two * big, fma(q, c, q), t - one)
         near = t * (t * t) * small_poly(t * t)
         return math.copysign(near if t < one else far, x)
 
@@ -84,7 +84,7 @@ def mish(F, m):
     """
     fmt = FORMATS[np.dtype(F)]
     zero, neg_zero, one, two, four = F(0), F(-0.0), F(1), F(2), F(4)
-    quarter, inf = F(0.25), F(np.inf)
+    quarter, three_halves, inf = F(0.25), F(1.5), F(np.inf)
     exp = m.exp
     replace_near_root = near_root(fmt, "MISH", "MISH_ROOT_M")
 
@@ -112,13 +112,15 @@ def mish(F, m):
         t, e, n, q, c = tanh_softplus(x)
         # x >= 0: t + x*sigmoid(x)*(1 - t)*(1 + t), all terms positive
         sig = one / (one + e)
-        one_minus_t = (two * e * e) * (q + q * c)
+        one_minus_t = (two * e * e) * fma(q, c, q)
         right = fma(x * sig, one_minus_t * (one + t), t)
         # x < 0: e*B*q^2, B = 4(x + 1) + e*(4x + 6 + e*(4 + e)): summed from the term
         # that dominates away from the root, as (4e)*(B/4) so that nothing overflows
-        quarter_bracket = (x + one) + e * fma(x, one, (one + one / two) + e * (one + e * quarter))
-        qq = q * q
-        left = (four * e) * quarter_bracket * fma(qq, two * c, qq)
+        inner = fma(e, fma(e, quarter, one), x + three_halves)  # x + 1.5 + e(1 + e/4)
+        quarter_bracket = fma(e, inner, x + one)
+        eq = (four * e) * q
+        w = eq * quarter_bracket * q
+        left = fma(w, two * c, w)
         d = right if x >= zero else left
         d = replace_near_root(x, d)
         d = one if x == inf else d

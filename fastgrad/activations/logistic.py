@@ -30,7 +30,7 @@ def sigmoid(F, m):
     def forward(x, a, b):
         e = exp(-abs(x))
         q, c = reciprocal_of_sum(one, e, one)  # 1/(1 + e) = q*(1 + c)
-        s = q + q * c
+        s = fma(q, c, q)
         return s if x >= zero else e * s
 
     @scalar
@@ -127,7 +127,7 @@ def silu(F, m):
         e = exp(-abs(x))
         q, c = reciprocal_of_sum(one, e, one)  # sigmoid(|x|) = q*(1 + c)
         # sigmoid(x) * (1 + x*sigmoid(-x)), each sigmoid as q or e*q, times (1 + c):
-        right = one + x * (e * q)
+        right = fma(x, e * q, one)
         left = fma(x, q, one) + x * q * c
         s, bracket = (q, right) if x >= zero else (e * q, left)
         d = fma(s, bracket, s * bracket * c)
@@ -161,7 +161,7 @@ def log_sigmoid(F, m):
     def derivative(x, a, b):
         e = exp(-abs(x))
         q, c = reciprocal_of_sum(one, e, one)
-        s = q + q * c
+        s = fma(q, c, q)
         return e * s if x >= zero else s
 
     return forward, derivative

@@ -157,7 +157,7 @@ def _sixth(F):
     def sixth_of(s, s_err):
         q = s / six
         residual = fma(-q, six, s) + s_err  # s - 6q is exact
-        return q + residual * sixth
+        return fma(residual, sixth, q)
 
     return sixth_of
 
