@@ -66,7 +66,7 @@ def gelu_tanh(F, m):
     2*sigmoid(2u)), e = exp(-|z|), x/(1 + e) for z >= 0 and x*e/(1 + e) below. z is
     computed in double-word arithmetic (constants in two parts, every product's error kept
     by FMAs) and its low part folded into e, since in the left tail e's relative error is
-    |z| times z's: gelu(-10) = -1.4e-37 in float32 to the last digit, where
+    |z| times z's: gelu(-10) = -1.204e-37 in float32 to the last digit, where
     0.5*x*(1 + tanh(u)) gives 0.
     Derivative: sigmoid(z)*(1 + x*sigmoid(-z)*dz/dx), dz/dx = sqrt(8/pi)*(1 +
     0.134145*x^2). The bracket is 0 at x = -0.75246 (the minimum); near it the derivative is
