@@ -246,7 +246,9 @@ def _kernel_picker(activation, kind, params, fn):
         """The fast path for a call with keyword parameters: (kernel, a, b), kernel None
         where the general path must run. Validated parameters are remembered per dtype
         (their types in the key: 1, 1.0 and True hash alike but validate differently)."""
-        if type(x) is not np.ndarray or x.ndim != 1:
+        # the dtype is checked first: it is part of the key, and only float32/float64 have
+        # kernels; layout and size are _fast_kernel's to check
+        if type(x) is not np.ndarray:
             return None, 0.0, 0.0
         dtype = x.dtype
         if dtype is not _F32 and dtype is not _F64:
@@ -262,11 +264,7 @@ def _kernel_picker(activation, kind, params, fn):
                 resolved.clear()
             hit = resolved[key] = (sets[value, dtype].compiled[kind], a, b)
         pair, a, b = hit
-        kernel = pair[x.size >= threshold and _threads.current > 1]
-        flags = x.flags
-        if kernel is None or not (flags.c_contiguous and flags.writeable):
-            return None, 0.0, 0.0
-        return kernel, a, b
+        return _fast_kernel(x, pair, pair), a, b
 
     return pick, compiled, with_params
 

@@ -184,7 +184,11 @@ def _log_sigmoid_backward_call(aten, g, x, y):
     return (g, x, aten.log_sigmoid_forward(x)[1]), {}
 
 
-_ONE = lambda params: params.get("alpha", 1.0)  # noqa: E731
+def _alpha(params):
+    """elu's and celu's alpha from the keyword parameters (default 1.0)."""
+    return params.get("alpha", 1.0)
+
+
 _SELU = (exponential.SELU_ALPHA, exponential.SELU_SCALE)
 
 TABLE = (
@@ -265,7 +269,7 @@ TABLE = (
         params=exponential.elu_params,
         kinks=(0.0,),
         extra_test_params=({"alpha": 0.5},),
-        torch=TorchPeer("elu", "elu", "elu_backward", *_elu_call(_ONE, 1.0, lambda params: 1.0)),
+        torch=TorchPeer("elu", "elu", "elu_backward", *_elu_call(_alpha, 1.0, lambda params: 1.0)),
     ),
     Activation(
         "selu",
@@ -292,10 +296,10 @@ TABLE = (
             # autograd's celu backward takes 1/alpha with alpha rounded to float32
             # (derivatives.yaml: 1.0/alpha.toFloat()), also for float64 tensors
             *_elu_call(
-                _ONE,
+                _alpha,
                 1.0,
-                lambda params: 1.0 / _ONE(params),
-                lambda params: 1.0 / float(np.float32(_ONE(params))),
+                lambda params: 1.0 / _alpha(params),
+                lambda params: 1.0 / float(np.float32(_alpha(params))),
             ),
         ),
     ),
