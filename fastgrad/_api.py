@@ -10,13 +10,14 @@ precision; float16 computes in float32 and returns float16; bool and integers be
 float64; anything else (complex, object, strings, datetimes) is a TypeError.
 """
 
+import functools
 import inspect
 import math
 
 import numpy as np
 
-from . import _jit, _threads
-from ._kernels import kernel_set
+from . import _threads
+from ._kernels import kernel_set, outputs_of, run_chunked
 from ._table import KIND_NAMES, KINDS
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -83,18 +84,20 @@ def _writable_1d(out, dtype, size):
     return flags.c_contiguous and flags.writeable
 
 
-def _fast_kernel(x, k32, k64):
-    """The wrappers' fast path: the compiled kernel (from the [serial, parallel] pairs
-    k32/k64) for a 1-D C-contiguous float32/float64 ndarray, or None (not compiled yet,
-    or any other input: the general path handles it). Tests ints and identities only; a
-    1e3-element call is ~1.5 us, so each avoided tuple or call counts."""
+def _fast_kernel(x, k32, k64, threshold):
+    """The wrappers' fast path: the compiled serial kernel (from the [serial, chunked]
+    pairs k32/k64) for a 1-D C-contiguous float32/float64 ndarray small enough for one
+    thread, or None (not compiled yet, a parallel call, or any other input: the general
+    path handles it). Tests ints and identities only; a 1e3-element call is ~1.5 us, so
+    each avoided tuple or call counts."""
     if type(x) is not np.ndarray or x.ndim != 1:
         return None
     dtype = x.dtype
     if dtype is not _F32 and dtype is not _F64:
         return None
-    pair = k32 if dtype is _F32 else k64
-    kernel = pair[x.size >= _jit.PARALLEL_MIN_SIZE and _threads.current > 1]
+    if x.size >= threshold and _threads.current > 1:
+        return None
+    kernel = (k32 if dtype is _F32 else k64)[0]
     if kernel is None:
         return None
     flags = x.flags
@@ -214,12 +217,15 @@ def _as_array(x, fn):
 
 
 def _kernel_picker(activation, kind, params, fn):
-    """(pick, compiled, with_params): pick(inputs, kw) -> (kernel, a, b) is the kernel of
-    ``kind`` for the input arrays (the last one's dtype and size: serial or parallel; compiled on
-    first use, also for read-only inputs) and the variant the keywords select, and the
-    slots for the keyword parameters; compiled[dtype] is the default variant's [serial,
-    parallel], ``None`` until compiled, which the wrappers' fast paths index directly;
-    ``with_params`` is the fast path of calls with keyword parameters."""
+    """(pick, compiled, with_params, threshold): pick(inputs, kw) -> (kernel, a, b) is the kernel of
+    ``kind`` for the input arrays (the last one's dtype and size: serial, or the chunked
+    one run on threads; compiled on first use, also for read-only inputs) and the
+    variant the keywords select, and the slots for the keyword parameters;
+    compiled[dtype] is the default variant's [serial, chunked], ``None`` until
+    compiled, which the wrappers' fast paths index directly; ``with_params`` is the
+    fast path of calls with keyword parameters; ``threshold`` the size from which
+    calls run on threads. Every kernel returned is called as
+    ``kernel(*inputs, *outputs, a, b)``."""
     sets = {
         (value, dt): kernel_set(activation, dt, value)
         for value in activation.maths()
@@ -231,8 +237,9 @@ def _kernel_picker(activation, kind, params, fn):
         dt: kernel_set(activation, dt).compiled[kind] if default else (None, None)
         for dt in (_F32, _F64)
     }
-    threshold = _jit.PARALLEL_MIN_SIZE
-    resolved = {}  # (dtype, keywords, their types) -> ([serial, parallel], a, b)
+    n_out = outputs_of(kind)
+    threshold = _threads.parallel_min_size(activation.memory_bound)
+    resolved = {}  # (dtype, keywords, their types) -> ([serial, chunked], a, b)
 
     def pick(inputs, kw):
         arr = inputs[-1]
@@ -240,6 +247,8 @@ def _kernel_picker(activation, kind, params, fn):
         parallel = arr.size >= threshold and _threads.current > 1
         value, a, b = params.resolve(kw, dtype, fn) if kw or default is None else default
         kernel = sets[value, dtype].for_inputs(kind, parallel, inputs)
+        if parallel:
+            kernel = functools.partial(run_chunked, kernel, n_out)
         return kernel, a, b
 
     def with_params(x, kw):
@@ -264,9 +273,9 @@ def _kernel_picker(activation, kind, params, fn):
                 resolved.clear()
             hit = resolved[key] = (sets[value, dtype].compiled[kind], a, b)
         pair, a, b = hit
-        return _fast_kernel(x, pair, pair), a, b
+        return _fast_kernel(x, pair, pair, threshold), a, b
 
-    return pick, compiled, with_params
+    return pick, compiled, with_params, threshold
 
 
 # How many validated parameter sets each function remembers (a sweep over many values
@@ -289,7 +298,9 @@ def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
 def _make_unary(activation, suffix, params):
     """f(x) or f_grad(x): one input, one output."""
     fn_name = activation.name + suffix
-    pick, compiled, with_params = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    pick, compiled, with_params, threshold = _kernel_picker(
+        activation, KIND_NAMES[suffix], params, fn_name
+    )
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
 
@@ -297,7 +308,7 @@ def _make_unary(activation, suffix, params):
         if kw:
             kernel, a, b = with_params(x, kw)
         else:
-            kernel, a, b = _fast_kernel(x, k32, k64), a0, b0
+            kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
         if kernel is not None:
             if out is None:
                 res = np.empty(x.size, x.dtype)
@@ -321,7 +332,9 @@ def _make_unary(activation, suffix, params):
 def _make_backward(activation, suffix, params):
     """f_backward(grad_out, x): two inputs, one output."""
     fn_name = activation.name + suffix
-    pick, compiled, with_params = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    pick, compiled, with_params, threshold = _kernel_picker(
+        activation, KIND_NAMES[suffix], params, fn_name
+    )
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
 
@@ -329,7 +342,7 @@ def _make_backward(activation, suffix, params):
         if kw:
             kernel, a, b = with_params(x, kw)
         else:
-            kernel, a, b = _fast_kernel(x, k32, k64), a0, b0
+            kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
         if (
             kernel is not None
             and type(grad_out) is np.ndarray
@@ -362,7 +375,9 @@ def _make_fwd_grad(activation, suffix, params):
     """f_fwd_grad(x): one input, the pair (y, dy/dx) out. The kernel itself refuses
     overlapping outputs (it returns False before writing)."""
     fn_name = activation.name + suffix
-    pick, compiled, with_params = _kernel_picker(activation, KIND_NAMES[suffix], params, fn_name)
+    pick, compiled, with_params, threshold = _kernel_picker(
+        activation, KIND_NAMES[suffix], params, fn_name
+    )
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
     overlap = f"{fn_name}: out[0] and out[1] must not overlap"
@@ -371,7 +386,7 @@ def _make_fwd_grad(activation, suffix, params):
         if kw:
             kernel, a, b = with_params(x, kw)
         else:
-            kernel, a, b = _fast_kernel(x, k32, k64), a0, b0
+            kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
         if kernel is not None:
             dtype, size = x.dtype, x.size
             if out is None:

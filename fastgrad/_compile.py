@@ -19,17 +19,9 @@ def _compile_one(name, variant, dtype):
     from ._table import BY_NAME
 
     kernels = kernel_set(BY_NAME[name], dtype, variant)
-    x = np.linspace(-2, 2, 8, dtype=dtype)
-    buffers = [np.empty_like(x), np.empty_like(x)]
     for kind in KERNEL_NAMES:
         for parallel in (False, True):
-            kernel = kernels.get(kind, parallel)
-            if kind == "backward":
-                kernel(x, x, buffers[0], 1.0, np.inf)
-            elif kind == "fwd_grad":
-                kernel(x, buffers[0], buffers[1], 1.0, np.inf)
-            else:
-                kernel(x, buffers[0], 1.0, np.inf)
+            kernels.get(kind, parallel)  # compiles, or loads from the cache
     return name, variant, np.dtype(dtype).name
 
 
@@ -45,7 +37,7 @@ def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None):
     processes = processes or os.cpu_count() or 1
     if processes == 1:
         return [_compile_one(*job) for job in jobs]
-    # spawn: a forked child would inherit this process's Numba threading state
+    # spawn: a child starts with a fresh Numba (no compiler state copied mid-use)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(processes, mp_context=context) as pool:
         return list(pool.map(_compile_one, *zip(*jobs, strict=True)))

@@ -16,7 +16,11 @@ Each option is a deliberate choice:
   'nnan'/'ninf' would let LLVM delete the NaN and inf handling, 'reassoc' would undo the
   exact range reductions and the round-to-nearest trick in the elementary functions.
 - ``boundscheck=False``: loops index 0..n-1 of arrays the wrapper has checked.
-- ``nogil=True``: kernels release the GIL, so user threads can run them concurrently.
+- ``nogil=True``: kernels release the GIL, so fastgrad's helper threads and the user's
+  own threads run them concurrently.
+- No ``parallel=True``: Numba's threading layers spin (omp), abort a forked child (GNU
+  OpenMP) or abort on concurrent use (workqueue); ``fastgrad._threads`` says what
+  runs large calls on several threads instead.
 - ``"prefer-vector-width"="512"`` on the kernels (see ``compile_kernel``): LLVM's x86
   cost model prefers 256-bit vectors even where AVX-512 exists; on this project's machine
   512-bit loops ran the transcendental kernels 1.2-1.5x faster at 1e7. Numba has no
@@ -42,10 +46,6 @@ _COMMON = dict(
     boundscheck=False,
 )
 
-# Below this many elements a kernel runs on one thread: starting the thread pool
-# (~2 us with the omp layer, ~25 us with workqueue) costs more than it saves there.
-PARALLEL_MIN_SIZE = 1 << 15
-
 
 def scalar(fn):
     """Compile a scalar function, inlined into every caller.
@@ -70,12 +70,13 @@ def _target_features():
 HAS_AVX512 = "+avx512f" in _target_features()
 
 
-def kernel(fn, *, parallel, cache=True):
-    """Compile an array kernel; ``parallel=True`` turns its ``prange`` into threads.
+def kernel(fn, *, cache=True):
+    """Compile an array kernel: a serial loop that releases the GIL (threads are
+    fastgrad's own, ``fastgrad._threads``, never Numba's ``parallel=True``).
 
     ``cache=False`` is for inspecting the machine code (Numba cannot show cached code).
     """
-    return numba.njit(cache=cache, nogil=True, parallel=parallel, **_COMMON)(fn)
+    return numba.njit(cache=cache, nogil=True, **_COMMON)(fn)
 
 
 # The LLVM function attribute that lifts the 256-bit preference (harmless without AVX-512).

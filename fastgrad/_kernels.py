@@ -1,8 +1,8 @@
 """The kernel generator: a scalar (forward, derivative) pair -> compiled array kernels.
 
 Every kernel is one of the loop templates below, compiled with the activation's scalar
-functions bound to ``_f``/``_df``, for one dtype, serial or ``prange``-parallel (the same
-template: ``parallel=False`` runs ``prange`` as ``range``). Kernels take C-contiguous 1-D
+functions bound to ``_f``/``_df``, for one dtype: a serial loop, or the chunked loop the
+threads of a parallel call share (``fastgrad._threads``). Kernels take C-contiguous 1-D
 arrays only (the wrapper flattens), since 'A'-layout loops run ~4x slower. A kernel is
 compiled for writable inputs first; read-only inputs (memory maps, np.frombuffer) get
 their own signature on the same dispatcher when first seen (``for_inputs``).
@@ -12,6 +12,8 @@ costs nanoseconds, ``np.may_share_memory`` half a microsecond): when the output 
 input they run a loop that reads and writes the output only (a two-array loop would fail
 LLVM's runtime alias check and run scalar, ~4x slower); when it partly overlaps one, they
 copy that input first, so the result is as if computed into a temporary (NumPy's rule).
+The chunked kernels run on several threads at once, so that copy is made once, before
+them, by ``run_chunked`` (``separate``); they handle only the in-place case themselves.
 Parameters arrive as Python floats and are cast to the kernel's dtype inside (``_cast``).
 
 Kernels are created lazily on first use and cached on disk (``cache=True``). Numba's cache
@@ -25,9 +27,9 @@ import types
 
 import numba
 import numpy as np
-from numba import prange
 
-from . import _jit
+from . import _jit, _threads
+from ._atomics import count_done, take_next
 from ._math import elementary
 
 # How an input and the output (same size, both C-contiguous) share memory.
@@ -50,10 +52,10 @@ def _map(x, out, a, b):
     if relation == _PARTIAL:
         x = x.copy()
     if relation == _SAME:
-        for i in prange(out.size):
+        for i in range(out.size):
             out[i] = _f(out[i], a, b)  # noqa: F821 (bound per kernel)
     else:
-        for i in prange(out.size):
+        for i in range(out.size):
             out[i] = _f(x[i], a, b)  # noqa: F821
 
 
@@ -65,13 +67,13 @@ def _scaled(g, x, out, a, b):
     if with_x == _PARTIAL:
         x = x.copy()
     if with_g == _SAME:
-        for i in prange(out.size):
+        for i in range(out.size):
             out[i] = out[i] * _df(x[i], a, b)  # noqa: F821
     elif with_x == _SAME:
-        for i in prange(out.size):
+        for i in range(out.size):
             out[i] = g[i] * _df(out[i], a, b)  # noqa: F821
     else:
-        for i in prange(out.size):
+        for i in range(out.size):
             out[i] = g[i] * _df(x[i], a, b)  # noqa: F821
 
 
@@ -86,28 +88,110 @@ def _pair(x, y, d, a, b):
         x = x.copy()
         with_y = _DISJOINT
     if with_y == _SAME:
-        for i in prange(y.size):
+        for i in range(y.size):
             xi = y[i]
             y[i] = _f(xi, a, b)  # noqa: F821
             d[i] = _df(xi, a, b)  # noqa: F821
     else:
-        for i in prange(y.size):
+        for i in range(y.size):
             xi = x[i]
             y[i] = _f(xi, a, b)  # noqa: F821
             d[i] = _df(xi, a, b)  # noqa: F821
     return True
 
 
-# kernel name -> (template, {template global: which scalar of the pair})
+# The chunked kernels: what every thread of a parallel call runs
+# (``fastgrad._threads.run_parallel``). Each takes the next chunk number from
+# ``counters[0]`` until none is left, runs the serial kernel (bound as ``_serial``,
+# inlined) on that chunk's views, counts the chunk in ``counters[1]`` and returns True when
+# its thread finished the call's last chunk. So every element is computed by the serial
+# loop, whatever the chunking and thread count. Partly overlapping arrays are separated
+# by the caller first (``separate``), so within a chunk they are the same or disjoint.
+
+
+def _map_chunks(x, out, a, b, counters, chunk):
+    n, last = out.size, False
+    while True:
+        start = take_next(counters, 0) * chunk  # noqa: F821
+        if start >= n:
+            return last
+        stop = start + chunk
+        _serial(x[start:stop], out[start:stop], a, b)  # noqa: F821
+        last = count_done(counters, 1) == (n - 1) // chunk  # noqa: F821
+
+
+def _scaled_chunks(g, x, out, a, b, counters, chunk):
+    n, last = out.size, False
+    while True:
+        start = take_next(counters, 0) * chunk  # noqa: F821
+        if start >= n:
+            return last
+        stop = start + chunk
+        _serial(g[start:stop], x[start:stop], out[start:stop], a, b)  # noqa: F821
+        last = count_done(counters, 1) == (n - 1) // chunk  # noqa: F821
+
+
+def _pair_chunks(x, y, d, a, b, counters, chunk):
+    n, last = y.size, False
+    while True:
+        start = take_next(counters, 0) * chunk  # noqa: F821
+        if start >= n:
+            return last
+        stop = start + chunk
+        _serial(x[start:stop], y[start:stop], d[start:stop], a, b)  # noqa: F821
+        last = count_done(counters, 1) == (n - 1) // chunk  # noqa: F821
+
+
+def separate(inputs, outputs):
+    """The inputs of a chunked kernel call, each copied if it overlaps an output without
+    being the first output itself (an input that *is* it is read by the in-place loops);
+    None when the two outputs of a pair overlap. (``np.may_share_memory`` compares
+    bounds only: a quarter of a microsecond; the addresses only where it says yes.)"""
+    if len(outputs) == 2 and np.may_share_memory(outputs[0], outputs[1]):
+        return None
+    separated = []
+    for arr in inputs:
+        for out in outputs:
+            if np.may_share_memory(arr, out) and not (out is outputs[0] and _same(arr, out)):
+                arr = arr.copy()
+                break
+        separated.append(arr)
+    return separated
+
+
+def _same(a, b):
+    """Same start (the arrays here have the same size, so: the same memory)."""
+    return a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+
+
+def run_chunked(kernel, n_out, *args):
+    """Call a chunked kernel like a serial one, ``kernel(*inputs, *outputs, a, b)``, on
+    ``fastgrad.get_num_threads()`` threads; returns False (writing nothing) when the two
+    outputs of a pair overlap, else True."""
+    arrays, slots = args[:-2], args[-2:]
+    outputs = arrays[-n_out:]
+    inputs = separate(arrays[:-n_out], outputs)
+    if inputs is None:
+        return False
+    _threads.run_parallel(kernel, (*inputs, *outputs, *slots), outputs[0].size, _threads.current)
+    return True
+
+
+# kernel name -> (serial template, chunked template, {template global: which scalar},
+# number of outputs: the last array arguments)
 _KERNELS = {
-    "forward": (_map, {"_f": 0}),
-    "grad": (_map, {"_f": 1}),
-    "backward": (_scaled, {"_df": 1}),
-    "fwd_grad": (_pair, {"_f": 0, "_df": 1}),
+    "forward": (_map, _map_chunks, {"_f": 0}, 1),
+    "grad": (_map, _map_chunks, {"_f": 1}, 1),
+    "backward": (_scaled, _scaled_chunks, {"_df": 1}, 1),
+    "fwd_grad": (_pair, _pair_chunks, {"_f": 0, "_df": 1}, 2),
 }
 KERNEL_NAMES = tuple(_KERNELS)
-# How many of a template's array arguments are outputs (the last ones).
-_OUTPUTS = {_map: 1, _scaled: 1, _pair: 2}
+
+
+def outputs_of(name):
+    """How many outputs kernel ``name`` writes (its last array arguments)."""
+    return _KERNELS[name][3]
+
 
 _MATH_SOURCES = ("_jit.py", "_math/*.py", "activations/*.py")
 _digest = None
@@ -178,14 +262,14 @@ class KernelSet:
         dispatcher = self.get(name, parallel)
         read_only = tuple(not a.flags.writeable for a in inputs)
         if any(read_only):
-            template = _KERNELS[name][0]
-            signature = self._signature(template, read_only)
+            signature = self._signature(name, parallel, read_only)
             if signature not in dispatcher.signatures:
                 _jit.compile_kernel(dispatcher, signature)
         return dispatcher
 
     def _build(self, name, parallel):
-        template, binding = _KERNELS[name]
+        serial, chunked, binding, _ = _KERNELS[name]
+        template = chunked if parallel else serial
         pair = self.scalars()
         bound = {glob: pair[which] for glob, which in binding.items()}
         qualname = "__".join(
@@ -194,13 +278,14 @@ class KernelSet:
                 *([] if self.variant is None else [self.variant]),
                 name,
                 self.dtype.name,
-                "parallel" if parallel else "serial",
+                "chunked" if parallel else "serial",
                 math_digest(),
             )
         )
         namespace = {
             "__name__": __name__,
-            "prange": prange,
+            "take_next": take_next,
+            "count_done": count_done,
             "_cast": _CASTS[self.dtype],
             "_overlap": _overlap,
             "_DISJOINT": _DISJOINT,
@@ -208,19 +293,22 @@ class KernelSet:
             "_PARTIAL": _PARTIAL,
             **bound,
         }
+        if parallel:  # the serial loop, inlined into the chunk loop
+            namespace["_serial"] = _jit.scalar(types.FunctionType(serial.__code__, namespace))
         fn = types.FunctionType(template.__code__, namespace, qualname)
         fn.__qualname__ = qualname
-        dispatcher = _jit.kernel(fn, parallel=parallel, cache=self.cache)
-        return _jit.compile_kernel(dispatcher, self._signature(template))
+        dispatcher = _jit.kernel(fn, cache=self.cache)
+        return _jit.compile_kernel(dispatcher, self._signature(name, parallel))
 
-    def _signature(self, template, read_only=()):
+    def _signature(self, name, parallel, read_only=()):
         """The argument types of a call: C-contiguous 1-D arrays of the dtype (the inputs
         flagged in ``read_only`` typed read-only), then the two parameter slots as
-        Python floats."""
+        Python floats; a chunked kernel's then its counters and chunk size."""
+        serial, _, _, n_out = _KERNELS[name]
         element = numba.from_dtype(self.dtype)
-        n_out = _OUTPUTS[template]
-        n_in = template.__code__.co_argcount - 2 - n_out
+        n_in = serial.__code__.co_argcount - 2 - n_out
         read_only = read_only or (False,) * n_in
         inputs = tuple(numba.types.Array(element, 1, "C", readonly=r) for r in read_only)
         outputs = (numba.types.Array(element, 1, "C"),) * n_out
-        return inputs + outputs + (numba.types.float64,) * 2
+        chunking = (numba.types.Array(numba.types.int64, 1, "C"), numba.types.int64)
+        return inputs + outputs + (numba.types.float64,) * 2 + (chunking if parallel else ())

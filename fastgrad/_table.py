@@ -100,6 +100,12 @@ class Activation:
     def doc(self):
         return self.math.__doc__
 
+    @property
+    def memory_bound(self):
+        """A few operations per element (the piecewise activations): their kernels are
+        limited by memory bandwidth, so threads pay only on larger arrays."""
+        return self.exact
+
     def kinks_at(self, params=None):
         """The kinks for these keyword parameters (the defaults where not given)."""
         if not callable(self.kinks):

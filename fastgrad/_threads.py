@@ -1,26 +1,202 @@
-"""The thread count used by fastgrad's parallel kernels."""
+"""How fastgrad runs one kernel call on several threads, safely inside other programs.
 
-import numba
+fastgrad does not use Numba's threading layers (``parallel=True``). Its kernels are
+compiled serial loops that release the GIL; a parallel call cuts the arrays into chunks
+of ``CHUNK`` elements and the calling thread plus up to ``get_num_threads() - 1`` helper
+threads of a small pool run the same compiled loop, each taking the next chunk with an
+atomic counter until none is left (``fastgrad._atomics``). Why, measured on this
+project's 2-core machines (README, "Threads and processes"):
 
-# Kept here so the per-call size test does not ask numba (a few hundred ns) each time.
-current = numba.get_num_threads()
+- **Nobody waits for a thread that is not running.** With a static split (OpenMP's),
+  the caller waits for the other thread's half; when that thread's core is taken
+  (OpenBLAS's threads spin for a while after each matmul, or another process runs there)
+  the wait is a scheduler time slice, milliseconds: a NumPy MLP step took 16 ms instead
+  of 1.4 ms. Here the caller works from the first chunk; a helper that starts late finds
+  fewer chunks (or none) left, and the caller waits at most for chunks already being
+  computed.
+- **Idle helpers sleep.** They block on a queue (no spinning), so they take no core
+  from BLAS or the rest of the program between calls.
+- **Safe to fork.** ``import fastgrad`` starts no thread; the pool starts at the first
+  parallel call, and a forked child starts its own (``os.register_at_fork``), so a
+  multiprocessing 'fork' pool or a PyTorch DataLoader worker computes as the parent does.
+  (GNU OpenMP aborts a forked child whose parent had started its pool.)
+- **Safe under concurrency.** Any number of Python threads may call fastgrad at once:
+  the kernels hold no shared state, and concurrent parallel calls share the helpers.
+  (Numba's workqueue layer aborts the process when two threads enter parallel code.)
+- **Same bits.** Each element is computed by the same loop body whatever the chunking,
+  so results do not depend on the thread count.
+
+The thread count is process-wide: ``set_num_threads`` in any thread sets it for every
+thread. Its default is the number of CPUs this process may run on, or
+``FASTGRAD_NUM_THREADS`` when set.
+"""
+
+import math
+import operator
+import os
+import queue
+import threading
+
+import numpy as np
+
+from . import _jit
+from ._atomics import read_done
+
+# Elements per chunk: 16384 float32 elements are 64 KiB, a few microseconds of the
+# cheapest kernel's work, so taking a chunk (an atomic add, nanoseconds) costs nothing
+# and the last chunk a caller may wait for is short.
+CHUNK = 1 << 14
+
+# Below this many elements a call runs on the calling thread alone: a parallel call costs
+# the caller a few microseconds and a helper tens of microseconds before it starts, more
+# than it could save. A memory-bound kernel (a piecewise activation: a few operations per
+# element) gains from a second thread only once its arrays leave the caches. Measured
+# (README, "Threads and processes"): gelu 2 threads vs 1 at 2^17 elements 1.4x, relu
+# 0.4x at 2^17 and 1.1x at 2^20.
+PARALLEL_MIN_SIZE = 1 << 17
+PARALLEL_MIN_SIZE_MEMORY_BOUND = 1 << 20
+
+
+def parallel_min_size(memory_bound):
+    """The size from which a kernel runs on threads."""
+    return PARALLEL_MIN_SIZE_MEMORY_BOUND if memory_bound else PARALLEL_MIN_SIZE
+
+
+def _env_threads():
+    value = os.environ.get("FASTGRAD_NUM_THREADS")
+    if not value:
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"FASTGRAD_NUM_THREADS must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def available_cpus():
+    """The CPUs this process may run on (its affinity mask, where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+# Read on every call's size test (module attribute: cheaper than a function call).
+current = _env_threads() or available_cpus()
 
 
 def set_num_threads(n):
-    """Use ``n`` threads (1 <= n <= NUMBA_NUM_THREADS) for large arrays, in this thread.
+    """Use up to ``n`` threads (n >= 1) for large arrays, in every thread of this process.
 
-    Arrays below ``fastgrad._jit.PARALLEL_MIN_SIZE`` elements always run on one thread.
+    The setting is process-wide, like NumPy's BLAS and PyTorch's ``set_num_threads``:
+    a call from any thread changes what every later fastgrad call uses. Arrays below
+    ``parallel_min_size`` elements always run on the calling thread alone.
     """
     global current
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
-    limit = numba.config.NUMBA_NUM_THREADS
-    if not 1 <= n <= limit:
-        raise ValueError(f"set_num_threads: n must be between 1 and {limit}, got {n}")
-    numba.set_num_threads(n)
+    if isinstance(n, bool):
+        raise TypeError("set_num_threads: n must be an int, got bool")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}") from None
+    if n < 1:
+        raise ValueError(f"set_num_threads: n must be at least 1, got {n}")
     current = n
 
 
 def get_num_threads():
-    """The number of threads fastgrad's parallel kernels use."""
+    """The number of threads fastgrad's large-array calls use (process-wide)."""
     return current
+
+
+# How long a caller whose own chunks are done polls for the helpers' last ones before it
+# sleeps: about 30 us. Most waits are for a chunk a helper is finishing (microseconds),
+# and waking a sleeping thread costs tens of microseconds on these machines; a helper
+# that was descheduled mid-chunk takes milliseconds, and then the caller sleeps.
+_POLLS = 1 << 15
+
+
+@_jit.kernel
+def _poll_done(counters, chunks, polls):
+    """True once ``counters[1] == chunks``, polling at most ``polls`` times."""
+    for _ in range(polls):  # noqa: SIM110 (a generator in compiled code is slower)
+        if read_done(counters, 1) == chunks:
+            return True
+    return False
+
+
+class _Pool:
+    """Helper threads that wait (blocked, not spinning) for calls to help with."""
+
+    def __init__(self):
+        self.calls = queue.SimpleQueue()
+        self.helpers = 0
+        self.lock = threading.Lock()
+
+    def ensure(self, helpers):
+        if self.helpers >= helpers:
+            return
+        with self.lock:
+            while self.helpers < helpers:
+                self.helpers += 1
+                threading.Thread(
+                    target=_help, args=(self.calls,), name=f"fastgrad-{self.helpers}", daemon=True
+                ).start()
+
+
+def _help(calls):
+    while True:
+        calls.get().help()
+
+
+class _Call:
+    """One parallel kernel call: its arguments, and a lock released by the helper that
+    finishes the last chunk (when the caller did not finish it itself)."""
+
+    __slots__ = ("kernel", "args", "finished")
+
+    def __init__(self, kernel, args):
+        self.kernel = kernel
+        self.args = args
+        self.finished = threading.Lock()
+        self.finished.acquire()
+
+    def help(self):
+        # The caller compiled the kernel and runs it with the same arguments, so this
+        # call cannot fail to type-check; a helper that starts after the last chunk was
+        # taken returns at once.
+        if self.kernel(*self.args):
+            self.finished.release()
+
+
+_pool = _Pool()
+
+
+def _after_fork_in_child():
+    # The parent's helper threads do not exist in the child: start afresh.
+    global _pool
+    _pool = _Pool()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def run_parallel(kernel, args, size, threads):
+    """Run ``kernel(*args, counters, CHUNK)`` on the calling thread and up to
+    ``threads - 1`` helpers. The kernel loops over chunks taken from ``counters[0]``,
+    counts finished ones in ``counters[1]`` and returns True when it finished the last."""
+    chunks = math.ceil(size / CHUNK)
+    helpers = min(threads, chunks) - 1
+    counters = np.zeros(2, np.int64)
+    args = (*args, counters, CHUNK)
+    call = _Call(kernel, args)
+    pool = _pool
+    pool.ensure(helpers)
+    for _ in range(helpers):
+        pool.calls.put(call)
+    try:
+        if not kernel(*args) and not _poll_done(counters, chunks, _POLLS):
+            call.finished.acquire()
+    except BaseException:
+        # Interrupted (Ctrl-C) while waiting: no thread takes another chunk.
+        counters[0] = chunks
+        raise

@@ -93,6 +93,8 @@ def load_medians(bench_json):
     medians = {}
     for b in data["benchmarks"]:
         info = b["extra_info"]
+        if "program" in info:  # a whole program's step (bench/test_mlp.py), not a kernel
+            continue
         key = (info["activation"], info["kind"], info["dtype"], info["n"], info["impl"])
         medians[key] = b["stats"]["median"]
     return medians

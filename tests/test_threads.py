@@ -1,0 +1,240 @@
+"""Threads and processes: fastgrad inside programs that fork, use thread pools or pick
+another Numba threading layer. Each program runs in a fresh interpreter (a subprocess
+with a time limit), since what is tested is process state: which threads exist, what a
+forked child inherits, which layer Numba loads."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import fastgrad as fg
+from fastgrad import _threads
+
+# Every program below finishes in seconds; a hang (a forked child stuck on a lock or a
+# dead thread pool) fails the test at this limit instead of stopping the suite.
+TIME_LIMIT = 240
+
+
+def run_program(code, **env):
+    """Run ``code`` in a fresh interpreter; returns its stdout, fails on a non-zero exit."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT,
+        env={**os.environ, **env},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+# A parallel-sized workload (every kind, both dtypes) and its digest: a child's result is
+# compared with the parent's bit for bit.
+WORKLOAD = """
+import hashlib
+import numpy as np
+import fastgrad as fg
+
+def work(seed=0):
+    h = hashlib.sha256()
+    rng = np.random.default_rng(seed)
+    for dtype in (np.float32, np.float64):
+        x = (rng.standard_normal(2**20 + 5) * 4).astype(dtype)  # parallel for every kernel
+        g = rng.standard_normal(x.size).astype(dtype)
+        for arr in (fg.gelu(x), fg.sigmoid_backward(g, x), *fg.silu_fwd_grad(x), fg.relu(x)):
+            h.update(arr.tobytes())
+    return h.hexdigest()
+"""
+
+
+def test_import_starts_no_thread_and_no_numba_threading_layer():
+    out = run_program(
+        """
+        import threading
+        import numba.np.ufunc.parallel as layer
+        import fastgrad
+        print(threading.active_count(), layer._is_initialized)
+        """
+    )
+    assert out.split() == ["1", "False"]
+
+
+def test_parallel_calls_use_fastgrads_helpers_not_numbas_threading_layer():
+    out = run_program(
+        WORKLOAD
+        + """
+import threading
+import numba.np.ufunc.parallel as layer
+fg.set_num_threads(2)
+work()
+names = sorted(t.name for t in threading.enumerate() if t.name.startswith("fastgrad"))
+print(layer._is_initialized, names)
+"""
+    )
+    assert out.strip() == "False ['fastgrad-1']"
+
+
+@pytest.mark.parametrize("parent_ran", ["nothing", "parallel calls"])
+def test_fork_pool_children_compute_what_the_parent_does(parent_ran):
+    """A multiprocessing 'fork' pool (Linux's default before Python 3.14) after import
+    only, and after the parent ran parallel calls (its helper threads do not exist in
+    the children, which start their own)."""
+    out = run_program(
+        WORKLOAD
+        + f"""
+import multiprocessing
+fg.set_num_threads(2)
+if {parent_ran == "parallel calls"}:
+    work()
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    children = pool.map(work, [0, 0, 1])
+print(children == [work(0), work(0), work(1)])
+"""
+    )
+    assert out.strip() == "True"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
+def test_torch_dataloader_workers_call_fastgrad():
+    out = run_program(
+        """
+        import numpy as np
+        import torch
+        from torch.utils.data import DataLoader, Dataset
+        import fastgrad as fg
+
+        class Activated(Dataset):
+            def __len__(self):
+                return 6
+            def __getitem__(self, i):
+                x = np.random.default_rng(i).standard_normal(1 << 18).astype(np.float32)
+                return torch.from_numpy(fg.gelu_backward(fg.gelu(x), x))
+
+        fg.set_num_threads(2)
+        fg.gelu(np.ones(1 << 20, np.float32))  # the parent's helpers are running
+        loaded = list(DataLoader(Activated(), batch_size=2, num_workers=2))
+        direct = list(DataLoader(Activated(), batch_size=2, num_workers=0))
+        print(all(torch.equal(a, b) for a, b in zip(loaded, direct)) and len(loaded) == 3)
+        """
+    )
+    assert out.strip() == "True"
+
+
+CONCURRENT = (
+    WORKLOAD
+    + """
+import threading
+from concurrent.futures import ThreadPoolExecutor
+fg.set_num_threads(1)
+want = [work(seed) for seed in range(4)]
+fg.set_num_threads(2)
+small = np.linspace(-5, 5, 1000)
+small_want = fg.tanh_backward(small, small)
+
+def task(i):
+    seed = i % 4
+    ok = work(seed) == want[seed]
+    return ok and np.array_equal(fg.tanh_backward(small, small), small_want)
+
+with ThreadPoolExecutor(8) as pool:
+    print(all(pool.map(task, range(32))))
+"""
+)
+
+
+@pytest.mark.parametrize("layer", ["default", "omp", "workqueue", "tbb"])
+def test_many_threads_at_once_get_the_serial_bits_under_any_threading_layer(layer):
+    """Eight Python threads (a thread pool, Dask's threaded scheduler) calling fastgrad at
+    once, whatever NUMBA_THREADING_LAYER says: workqueue (which aborts concurrent
+    parallel code) and tbb (not installed here: an unavailable layer) included."""
+    env = {} if layer == "default" else {"NUMBA_THREADING_LAYER": layer}
+    assert run_program(CONCURRENT, **env).strip() == "True"
+
+
+def test_results_do_not_depend_on_the_thread_count(monkeypatch):
+    monkeypatch.setattr(_threads, "CHUNK", 4096)  # many chunks, a ragged last one
+    x = np.random.default_rng(1).standard_normal(_threads.PARALLEL_MIN_SIZE + 999) * 6
+    outs = []
+    for n in (1, 2, 5):
+        monkeypatch.setattr(_threads, "current", n)
+        outs.append((fg.gelu(x), fg.mish_backward(x, x), *fg.elu_fwd_grad(x)))
+    for got in outs[1:]:
+        for a, b in zip(got, outs[0], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_set_num_threads_is_process_wide():
+    before = fg.get_num_threads()
+    seen = []
+    try:
+        worker = threading.Thread(target=fg.set_num_threads, args=(3,))
+        worker.start()
+        worker.join()
+        seen.append(fg.get_num_threads())  # read in this thread
+        reader = threading.Thread(target=lambda: seen.append(fg.get_num_threads()))
+        reader.start()
+        reader.join()
+    finally:
+        fg.set_num_threads(before)
+    assert seen == [3, 3]
+
+
+def test_set_num_threads_takes_integers_only():
+    before = fg.get_num_threads()
+    try:
+        fg.set_num_threads(np.int64(1))  # NumPy integers are integers
+        assert fg.get_num_threads() == 1 and type(fg.get_num_threads()) is int
+        for bad, error in ((0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError)):
+            with pytest.raises(error, match="set_num_threads"):
+                fg.set_num_threads(bad)
+        assert fg.get_num_threads() == 1
+    finally:
+        fg.set_num_threads(before)
+
+
+def test_default_thread_count_is_the_cpus_available_or_the_environments():
+    code = "import fastgrad; print(fastgrad.get_num_threads())"
+    assert run_program(code).strip() == str(len(os.sched_getaffinity(0)))
+    assert run_program(code, FASTGRAD_NUM_THREADS="3").strip() == "3"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT,
+        env={**os.environ, "FASTGRAD_NUM_THREADS": "many"},
+    )
+    assert result.returncode != 0 and "FASTGRAD_NUM_THREADS" in result.stderr
+
+
+def test_a_helper_that_never_runs_delays_nothing_but_its_own_chunk(monkeypatch):
+    """More threads than the machine has cores, and helpers that are all busy: the
+    caller takes every chunk nobody else took, so the call completes."""
+    monkeypatch.setattr(_threads, "current", 16)
+    x = np.linspace(-8, 8, 4 * _threads.PARALLEL_MIN_SIZE)
+    blocker = threading.Event()
+    pool = _threads._pool
+    pool.ensure(2)
+    for _ in range(pool.helpers):  # occupy every helper until the call is done
+        pool.calls.put(_Blocking(blocker))
+    try:
+        got = fg.softplus(x)
+    finally:
+        blocker.set()
+    monkeypatch.setattr(_threads, "current", 1)
+    np.testing.assert_array_equal(got, fg.softplus(x))
+
+
+class _Blocking:
+    """A call that keeps a helper busy until ``event`` is set."""
+
+    def __init__(self, event):
+        self.event = event
+
+    def help(self):
+        self.event.wait(TIME_LIMIT)
