@@ -10,6 +10,8 @@ largest n within 1.25x of the floor; at the smallest n at least 2x faster than P
 and no slower than the NumPy reference.
 """
 
+import json
+import pathlib
 import sys
 
 from fastgrad._table import KIND_NAMES, cases
@@ -144,6 +146,71 @@ def markdown(medians):
     return "\n".join(lines)
 
 
+# fastgrad at its defaults may be this much slower than on one thread (noise) in the MLP
+# step, and its step's 90th percentile this many times its median.
+MLP_NOISE, MLP_TAIL = 1.05, 2.0
+
+
+def mlp_rows(bench_json):
+    """{(setting, shape, activation, impl): extra info plus median} of the MLP benchmarks."""
+    data = json.loads(pathlib.Path(bench_json).read_text())
+    out = {}
+    for b in data["benchmarks"]:
+        info = b["extra_info"]
+        if info.get("program") == "mlp":
+            key = (info["setting"], info["shape"], info["activation"], info["impl"])
+            out[key] = dict(info, median=b["stats"]["median"])
+    return out
+
+
+def mlp_table(rows):
+    """The MLP step side by side: median and 90th percentile per implementation, the
+    activation's share, and the checks fastgrad's threads must pass."""
+    if not rows:
+        return "No MLP benchmark in this run."
+    impls = ("fastgrad", "fastgrad_1thread", "numpy")
+    cpu = next(iter(rows.values()))["cpu"]
+    lines = [
+        f"MLP SGD step (bench/test_mlp.py), float32, medians in ms (p90 in brackets); "
+        f"activation's share per step in ms; CPU: {cpu}",
+        "",
+        "| setting | shape | activation | "
+        + " | ".join(f"{i} step" for i in impls)
+        + " | "
+        + " | ".join(f"{i} act" for i in impls)
+        + " | defaults / 1 thread (step) | 1 thread / defaults (act) |",
+        "|" + "---|" * 11,
+    ]
+    problems = []
+    for setting, shape, activation in dict.fromkeys(k[:3] for k in rows):
+        got = [rows.get((setting, shape, activation, i)) for i in impls]
+        if not all(got):
+            continue
+        steps = [f"{r['median'] * 1e3:.2f} ({r['p90'] * 1e3:.2f})" for r in got]
+        acts = [f"{r['activation_seconds'] * 1e3:.3f}" for r in got]
+        default, one, numpy = got
+        step_ratio = default["median"] / one["median"]
+        act_ratio = one["activation_seconds"] / default["activation_seconds"]
+        lines.append(
+            f"| {setting} | {shape} | {activation} | "
+            + " | ".join(steps + acts)
+            + f" | {step_ratio:.3f} | {act_ratio:.2f} |"
+        )
+        name = f"{setting} {shape} {activation}"
+        if step_ratio > MLP_NOISE:
+            problems.append(f"{name}: defaults {step_ratio:.3f}x the one-thread step")
+        if default["median"] > numpy["median"] * MLP_NOISE:
+            problems.append(f"{name}: defaults {default['median'] / numpy['median']:.2f}x NumPy's")
+        if setting.startswith("busy-core") and default["p90"] > MLP_TAIL * default["median"]:
+            problems.append(
+                f"{name}: p90 {default['p90'] / default['median']:.2f}x the median "
+                f"(NumPy formulas: {numpy['p90'] / numpy['median']:.2f}x)"
+            )
+    lines += ["", f"MLP checks: {len(problems)} missed", ""]
+    lines += [f"- {p}" for p in problems]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     medians = load_medians(sys.argv[1])
-    print(compact(medians), markdown(medians), sep="\n\n")
+    print(mlp_table(mlp_rows(sys.argv[1])), compact(medians), markdown(medians), sep="\n\n")

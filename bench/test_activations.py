@@ -29,9 +29,9 @@ from conftest import DTYPES, SIZES, inputs
 from floors import floor_call
 
 import fastgrad as fg
-from fastgrad._jit import PARALLEL_MIN_SIZE
 from fastgrad._peers import torch_module, torch_peer
 from fastgrad._table import KIND_NAMES, cases
+from fastgrad._threads import PARALLEL_MIN_SIZE
 
 # A call slower than this (seconds, after warm-up) is timed over SLOW_ROUNDS rounds
 # instead of pytest-benchmark's minimum of 5 plus calibration: 22 activations x 4 kinds
