@@ -193,10 +193,8 @@ def run_parallel(kernel, args, size, threads):
     pool.ensure(helpers)
     for _ in range(helpers):
         pool.calls.put(call)
-    try:
-        if not kernel(*args) and not _poll_done(counters, chunks, _POLLS):
-            call.finished.acquire()
-    except BaseException:
-        # Interrupted (Ctrl-C) while waiting: no thread takes another chunk.
-        counters[0] = chunks
-        raise
+    # The caller's kernel returns once every chunk is taken, so what remains is to wait for
+    # chunks helpers are finishing. (Ctrl-C during that wait raises KeyboardInterrupt
+    # here; those helpers still finish their chunks.)
+    if not kernel(*args) and not _poll_done(counters, chunks, _POLLS):
+        call.finished.acquire()

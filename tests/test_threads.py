@@ -238,3 +238,47 @@ class _Blocking:
 
     def help(self):
         self.event.wait(TIME_LIMIT)
+
+
+def test_ctrl_c_while_waiting_for_a_helper_raises_keyboard_interrupt(monkeypatch):
+    """The caller has done its chunks and waits for one a helper holds: SIGINT raises
+    KeyboardInterrupt there (not a hang, not another exception)."""
+    import signal
+    import time
+
+    monkeypatch.setattr(_threads, "_POLLS", 10)
+    helper_has_chunk, release_helper = threading.Event(), threading.Event()
+    lock = threading.Lock()
+
+    def kernel(counters, chunk):
+        """A stand-in for a chunked kernel: a helper takes chunk 0 and holds it."""
+        on_helper = threading.current_thread().name.startswith("fastgrad")
+        while True:
+            with lock:
+                index = int(counters[0])
+                counters[0] += 1
+            if index >= 4:
+                return False
+            if on_helper:
+                helper_has_chunk.set()
+                release_helper.wait(TIME_LIMIT)
+            elif not helper_has_chunk.is_set():  # let the helper take the first chunk
+                with lock:
+                    counters[0] -= 1
+                helper_has_chunk.wait(TIME_LIMIT)
+                continue
+            with lock:
+                counters[1] += 1
+
+    timer = threading.Timer(
+        0.5, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)
+    )
+    timer.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _threads.run_parallel(kernel, (), 4 * _threads.CHUNK, 2)
+        assert time.monotonic() - start < 10
+    finally:
+        release_helper.set()
+        timer.cancel()
