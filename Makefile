@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_JSON := bench/results/latest.json
 
-.PHONY: test bench plots lint accuracy compile clean
+.PHONY: test test-portable bench plots lint accuracy compile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,21 @@ compile: $(STAMP)
 test: compile
 	$(PY) -m pytest -q tests
 	FASTGRAD_BENCH_SIZES=1e3,1e5 $(PY) -m pytest -q bench --benchmark-disable
+
+# The kernels compiled for CPUs other than this one, and the math, kernel, accuracy and
+# semantics tests run on that code (Numba compiles for NUMBA_CPU_NAME; an empty
+# NUMBA_CPU_FEATURES means that CPU's own features): haswell (AVX2 and FMA, no AVX-512:
+# every laptop and older server) and baseline x86-64 (SSE2, no FMA: results must hold;
+# its FMAs are libm calls, so the vectorisation check is left out there). x86-64 only.
+PORTABLE_TESTS := tests/test_math.py tests/test_kernels.py tests/test_accuracy.py tests/test_semantics.py
+test-portable: $(STAMP)
+	@if [ "$$(uname -m)" != x86_64 ]; then echo "test-portable: x86-64 targets only, skipped"; exit 0; fi; \
+	for cpu in haswell x86-64; do \
+		skip=$$([ $$cpu = x86-64 ] && echo "not vectorised" || echo ""); \
+		echo "== kernels compiled for $$cpu"; \
+		NUMBA_CPU_NAME=$$cpu NUMBA_CPU_FEATURES= $(PY) -m fastgrad.compile || exit 1; \
+		NUMBA_CPU_NAME=$$cpu NUMBA_CPU_FEATURES= $(PY) -m pytest -q $(PORTABLE_TESTS) -k "$$skip" || exit 1; \
+	done
 
 # Benchmarks (saved as JSON), then the plots drawn from them.
 bench: compile

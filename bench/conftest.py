@@ -33,3 +33,14 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
     """Keep the summary statistics, drop every round's raw timing (~100 MB per run)."""
     for bench in output_json["benchmarks"]:
         bench["stats"].pop("data", None)
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Figures are per CPU: record the one Numba compiled for beside pytest-benchmark's
+    own CPU entry (``machine_info.cpu.brand_raw``)."""
+    import llvmlite.binding as llvm
+
+    from fastgrad import _jit
+
+    machine_info["llvm_cpu"] = llvm.get_host_cpu_name()
+    machine_info["native_ldexp"] = _jit.NATIVE_LDEXP

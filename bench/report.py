@@ -211,6 +211,22 @@ def mlp_table(rows):
     return "\n".join(lines)
 
 
+def machine(bench_json):
+    """The CPU a run measured (figures are per machine)."""
+    info = json.loads(pathlib.Path(bench_json).read_text()).get("machine_info", {})
+    brand = info.get("cpu", {}).get("brand_raw", "unknown CPU")
+    return (
+        f"Measured on: {brand} (LLVM CPU {info.get('llvm_cpu', '?')}), "
+        f"{info.get('cpu', {}).get('count', '?')} CPUs; figures are per machine."
+    )
+
+
 if __name__ == "__main__":
     medians = load_medians(sys.argv[1])
-    print(mlp_table(mlp_rows(sys.argv[1])), compact(medians), markdown(medians), sep="\n\n")
+    print(
+        machine(sys.argv[1]),
+        mlp_table(mlp_rows(sys.argv[1])),
+        compact(medians),
+        markdown(medians),
+        sep="\n\n",
+    )

@@ -22,10 +22,13 @@ Each option is a deliberate choice:
   OpenMP) or abort on concurrent use (workqueue); ``fastgrad._threads`` says what
   runs large calls on several threads instead.
 - ``"prefer-vector-width"="512"`` on the kernels (see ``compile_kernel``): LLVM's x86
-  cost model prefers 256-bit vectors even where AVX-512 exists; on this project's machine
-  512-bit loops ran the transcendental kernels 1.2-1.5x faster at 1e7. Numba has no
-  option for it, so a hook on its CPU context adds the attribute to the functions that
-  ``compile_kernel`` compiles, in that thread only; other code is untouched.
+  cost model prefers 256-bit vectors even where AVX-512 exists. 512-bit loops ran the
+  transcendental kernels 1.2-1.5x faster at 1e7 on an Intel Xeon (Emerald Rapids), and
+  1.28-1.65x faster at 1e5 on one thread on an AMD EPYC (Zen 4, whose 512-bit operations
+  take two 256-bit passes; relu unchanged, 0.94-1.07x). Numba has no option for it, so a
+  hook on its CPU context adds the attribute to the functions that ``compile_kernel``
+  compiles, in that thread only; other code is untouched. Targets without 512-bit
+  vectors ignore it.
 - Compiling is closed after each ``compile_kernel``: a call with argument types that
   were not compiled explicitly raises instead of compiling a 256-bit specialisation on
   the spot (the wrappers ask for the signatures they need, e.g. read-only inputs).
@@ -35,6 +38,7 @@ Each option is a deliberate choice:
 
 import threading
 
+import llvmlite.binding as _llvm
 import numba
 from numba.core import codegen as _numba_codegen
 from numba.core import config as _numba_config
@@ -60,14 +64,45 @@ def scalar(fn):
     return numba.njit(cache=False, forceinline=True, **_COMMON)(fn)
 
 
-def _target_features():
-    """The CPU features Numba compiles for (NUMBA_CPU_FEATURES, else the host's)."""
-    return (_numba_config.CPU_FEATURES or _numba_codegen.get_host_cpu_features()).split(",")
+def _target():
+    """(CPU name, features) Numba compiles for: NUMBA_CPU_NAME / NUMBA_CPU_FEATURES where
+    set (features even when empty: the named CPU's own), else the host's. This is Numba's
+    own rule (``numba.core.codegen.JITCPUCodegen``)."""
+    name = _numba_config.CPU_NAME or _llvm.get_host_cpu_name()
+    features = _numba_config.CPU_FEATURES
+    if features is None:
+        features = _numba_codegen.get_host_cpu_features()
+    return name, features
 
 
-# With AVX-512 the elementary functions scale by 2^k with one vscalef instruction
-# (``fastgrad._math.ldexp``); without it, with two multiplications.
-HAS_AVX512 = "+avx512f" in _target_features()
+# A vector of llvm.ldexp calls, compiled for the target: one instruction each where the
+# target has one (AVX-512's vscalef), else LLVM calls libm's ldexp once per element.
+_LDEXP_PROBE = """
+declare <16 x float> @llvm.ldexp.v16f32.v16i32(<16 x float>, <16 x i32>)
+define <16 x float> @probe(<16 x float> %x, <16 x i32> %k) {
+  %r = call <16 x float> @llvm.ldexp.v16f32.v16i32(<16 x float> %x, <16 x i32> %k)
+  ret <16 x float> %r
+}
+"""
+
+
+def _ldexp_is_native():
+    """Does the target compute a vector ldexp without a libm call? Asked of LLVM itself,
+    for the CPU Numba compiles for, rather than read from a vendor's feature list."""
+    _llvm.initialize_native_target()
+    _llvm.initialize_native_asmprinter()
+    name, features = _target()
+    machine = _llvm.Target.from_default_triple().create_target_machine(
+        cpu=name, features=features, opt=2
+    )
+    module = _llvm.parse_assembly(_LDEXP_PROBE)
+    return "ldexp" not in machine.emit_assembly(module)
+
+
+# Where the target has a vector ldexp (AVX-512: vscalef, Intel and AMD alike), the
+# elementary functions scale by 2^k with it (``fastgrad._math.ldexp``); elsewhere (AVX2,
+# baseline x86-64, aarch64 NEON) with two multiplications.
+NATIVE_LDEXP = _ldexp_is_native()
 
 
 def kernel(fn, *, cache=True):

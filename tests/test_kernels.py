@@ -3,6 +3,8 @@ vectorised, and importing fastgrad compiles nothing."""
 
 import inspect
 import math
+import os
+import platform
 import subprocess
 import sys
 
@@ -76,15 +78,19 @@ def _element_loops(name):
 @pytest.mark.parametrize("act, variant", variants())
 def test_every_kernel_loop_is_vectorised(act, variant, dtype):
     """Each element loop of every kernel, serial and chunked, has a vector body in the
-    optimised IR, and no call to a scalar function is left (``vectorisation.py``)."""
+    optimised IR, and no call to a scalar function is left in the IR or the machine
+    code (``vectorisation.py``). Targets without FMA fail it: see test-portable."""
     # Numba cannot show the code of cached kernels
     ks = KernelSet(act, dtype, cache=False, variant=variant)
     element = "float" if dtype == np.float32 else "double"
     for name in KERNEL_NAMES:
         for parallel in (False, True):
             kernel = ks.get(name, parallel)
-            ir = kernel.inspect_llvm(kernel.signatures[0])
-            problems = vectorisation.check(ir, element, _element_loops(name))
+            signature = kernel.signatures[0]
+            ir, asm = kernel.inspect_llvm(signature), kernel.inspect_asm(signature)
+            if platform.machine() not in ("x86_64", "AMD64"):
+                asm = None  # the IR check only
+            problems = vectorisation.check(ir, element, _element_loops(name), asm)
             assert not problems, (act.name, name, parallel, problems)
 
 
@@ -178,3 +184,23 @@ def test_read_only_and_unaligned_inputs_run_explicitly_compiled_kernels(act):
             assert all(t.layout == "C" and t.aligned for t in sig if hasattr(t, "layout"))
         # the writable signature, plus the read-only ones these calls needed
         assert 1 <= len(kernel.signatures) <= {"backward": 3}.get(name, 2), kernel.signatures
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86-64 CPU names")
+def test_native_ldexp_follows_the_compilation_target_not_the_host():
+    """Compiling for another CPU (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES, as test-portable
+    does) decides the 2^k scaling: vscalef only where the target has AVX-512."""
+    code = "from fastgrad import _jit; print(_jit.NATIVE_LDEXP)"
+    for cpu, features, want in (
+        ("haswell", "", "False"),
+        ("x86-64", "", "False"),
+        ("skylake-avx512", "", "True"),
+        ("haswell", "+avx2,+fma,+avx512f", "True"),
+        ("skylake-avx512", "-avx512f", "False"),
+        ("znver4", "", "True"),
+    ):
+        env = {**os.environ, "NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": features}
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        assert out.stdout.strip() == want, (cpu, features)

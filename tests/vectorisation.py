@@ -11,6 +11,8 @@ import re
 # Calls a vectorised kernel may make: LLVM intrinsics (fma, fabs, ldexp, memcpy, ...) and
 # Numba's runtime (reference counts, the allocation of an input's copy).
 _ALLOWED_CALLEE = re.compile(r"@(llvm\.|NRT_)")
+# llvm.memcpy and friends, as the machine code calls them (an input's copy, not per element)
+_MEMORY_CALLS = {"memcpy", "memmove", "memset"}
 _DEFINE = re.compile(r"^define [^@]*@(_ZN\S+?)\(", re.M)
 _LABEL = re.compile(r"^([\w.$-]+):", re.M)
 
@@ -46,15 +48,31 @@ def foreign_calls(function):
     return sorted({c for c in callees if not _ALLOWED_CALLEE.match(c)})
 
 
-def check(ir, element, loops):
-    """Problems with a kernel whose source has ``loops`` element loops: [] when each can
-    have its vector body and no foreign call is left."""
+def machine_code_calls(asm):
+    """Functions the kernel's x86-64 machine code calls, besides Numba's runtime: an LLVM
+    intrinsic the target has no instruction for becomes a libm call here (``llvm.fma``
+    without FMA, ``llvm.ldexp`` without AVX-512), one element at a time. Numba's JIT
+    code loads a callee's address (``movabsq $name``) and calls through a register."""
+    start = re.search(r"^_ZN\w+:", asm, re.M)
+    if start is None:
+        return []
+    end = asm.find(".Lfunc_end", start.end())
+    body = asm[start.end() : end if end >= 0 else len(asm)]
+    names = re.findall(r"movabsq\s+\$([A-Za-z_]\w*)", body)
+    names += re.findall(r"\bcallq?\s+([A-Za-z_]\w*)", body)
+    return sorted({n for n in names if not n.startswith("NRT_") and n not in _MEMORY_CALLS})
+
+
+def check(ir, element, loops, asm=None):
+    """Problems with a kernel whose source has ``loops`` element loops: [] when each has
+    its vector body and no call to a scalar function is left, in the IR and (given
+    x86-64 ``asm``) in the machine code."""
     function = kernel_function(ir)
     problems = []
     bodies = vector_bodies(function, element)
     if len(bodies) < loops:
         problems.append(f"{len(bodies)} vector loop bodies for {loops} loops")
-    calls = foreign_calls(function)
+    calls = foreign_calls(function) + (machine_code_calls(asm) if asm else [])
     if calls:
         problems.append(f"calls {', '.join(calls)}")
     return problems

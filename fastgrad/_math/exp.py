@@ -25,7 +25,7 @@ Measured error: see ``tests/test_math.py``.
 
 import numpy as np
 
-from .._jit import HAS_AVX512, scalar
+from .._jit import NATIVE_LDEXP, scalar
 from .fma import fma
 from .ldexp import ldexp
 from .polynomial import polynomial
@@ -46,7 +46,7 @@ def exp_min_arg(fmt):
     return fmt.float((smallest_log2 - fmt.mantissa_bits - 2) * np.log(2.0))
 
 
-def make_exp(fmt, use_ldexp=HAS_AVX512):
+def make_exp(fmt, use_ldexp=NATIVE_LDEXP):
     """(exp, expm1) for the dtype ``fmt``; ``use_ldexp`` picks how 2^k is applied (the
     two ways give the same bits: both round once)."""
     F, Bits = fmt.float, fmt.int

@@ -3,7 +3,7 @@
 With AVX-512, LLVM turns a vector of these into one ``vscalef`` instruction, which
 rounds once, also where the result is subnormal (gradual underflow) or overflows.
 Elsewhere LLVM may call libm's ldexp per element, which stops vectorisation, so
-``exp.py`` uses this only where ``_jit.HAS_AVX512`` says the target has it.
+``exp.py`` uses this only where ``_jit.NATIVE_LDEXP`` says the target has it.
 """
 
 from llvmlite import ir
