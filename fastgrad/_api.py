@@ -44,10 +44,16 @@ def _result_dtype(dtype, fn, what):
 
 def _coerce(x, fn, what):
     """(C-contiguous array in its compute dtype, result dtype) for any input."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{fn}: {what} is a masked array; fastgrad would compute over the masked "
+            "values and drop the mask: pass x.filled(...) or x.data, and re-apply the mask"
+        )
     if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RuntimeError) as exc:  # RuntimeError: a torch
+            # tensor that requires grad refuses conversion
             raise TypeError(f"{fn}: {what} is not an array of numbers ({exc})") from None
     result = _result_dtype(x.dtype, fn, what)
     return np.asarray(x, dtype=_COMPUTE_DTYPE[result], order="C"), result
@@ -106,9 +112,11 @@ def _fast_kernel(x, k32, k64, threshold):
 
 def _check_out(out, shape, dtype, fn, what="out"):
     """Raise for an unusable ``out``; a usable one is written through a temporary."""
+    if isinstance(out, np.ma.MaskedArray):
+        raise TypeError(f"{fn}: {what} is a masked array; pass a plain numpy.ndarray")
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{fn}: {what} must be a numpy.ndarray, got {type(out).__name__}")
-    if out.dtype != dtype:
+    if out.dtype != dtype and out.dtype.newbyteorder("=") != dtype:  # any byte order
         raise TypeError(f"{fn}: {what} has dtype {out.dtype}, the result's dtype is {dtype}")
     if out.shape != shape:
         raise ValueError(f"{fn}: {what} has shape {out.shape}, the result's shape is {shape}")
@@ -189,7 +197,11 @@ class _Params:
                 raise ValueError(
                     f"{fn}: {self.variant.param} must be one of {choices}, got {value!r}"
                 )
-        slots = self.to_slots(**params) if self.to_slots else (0.0, 0.0)
+        try:
+            slots = self.to_slots(**params) if self.to_slots else (0.0, 0.0)
+        except OverflowError:  # an int too large for a float: a value out of range
+            big = ", ".join(f"{k}={v!r:.40}" for k, v in params.items())
+            raise ValueError(f"{fn}: a parameter is too large for a float ({big})") from None
         if compute is _F32:
             for slot in slots:
                 magnitude = abs(slot)
@@ -253,8 +265,9 @@ def _kernel_picker(activation, kind, params, fn):
 
     def with_params(x, kw):
         """The fast path for a call with keyword parameters: (kernel, a, b), kernel None
-        where the general path must run. Validated parameters are remembered per dtype
-        (their types in the key: 1, 1.0 and True hash alike but validate differently)."""
+        where the general path must run. Validated parameters are remembered per dtype,
+        keyed by value and ``_identity`` (1, 1.0 and True, and 0.0 and -0.0, compare
+        equal but are different parameters)."""
         # the dtype is checked first: it is part of the key, and only float32/float64 have
         # kernels; layout and size are _fast_kernel's to check
         if type(x) is not np.ndarray:
@@ -262,7 +275,7 @@ def _kernel_picker(activation, kind, params, fn):
         dtype = x.dtype
         if dtype is not _F32 and dtype is not _F64:
             return None, 0.0, 0.0
-        key = (dtype, *kw.items(), *map(type, kw.values()))
+        key = (dtype, *kw.items(), *map(_identity, kw.values()))
         try:
             hit = resolved.get(key)
         except TypeError:  # an unhashable value: the general path validates it
@@ -276,6 +289,12 @@ def _kernel_picker(activation, kind, params, fn):
         return _fast_kernel(x, pair, pair, threshold), a, b
 
     return pick, compiled, with_params, threshold
+
+
+def _identity(value):
+    """What tells apart parameter values that compare equal: the type, and a float's
+    sign (0.0 == -0.0, but threshold's value=-0.0 must give -0.0)."""
+    return (type(value), math.copysign(1.0, value)) if type(value) is float else type(value)
 
 
 # How many validated parameter sets each function remembers (a sweep over many values

@@ -37,12 +37,14 @@ Each option is a deliberate choice:
 """
 
 import threading
+import warnings
 
 import llvmlite.binding as _llvm
 import numba
 from numba.core import codegen as _numba_codegen
 from numba.core import config as _numba_config
 from numba.core import cpu as _numba_cpu
+from numba.core.caching import NullCache as _NullCache
 
 _COMMON = dict(
     error_model="numpy",
@@ -110,8 +112,28 @@ def kernel(fn, *, cache=True):
     fastgrad's own, ``fastgrad._threads``, never Numba's ``parallel=True``).
 
     ``cache=False`` is for inspecting the machine code (Numba cannot show cached code).
+    Where Numba finds no writable place for its cache (a read-only install, no
+    NUMBA_CACHE_DIR, a read-only home), kernels compile in memory, with one warning.
     """
-    return numba.njit(cache=cache, nogil=True, **_COMMON)(fn)
+    global _cache_unavailable
+    if cache and not _cache_unavailable:
+        try:
+            return numba.njit(cache=True, nogil=True, **_COMMON)(fn)
+        except RuntimeError as exc:  # Numba: "cannot cache function ...: no locator"
+            if "cannot cache" not in str(exc):
+                raise
+            _cache_unavailable = True
+            warnings.warn(
+                f"fastgrad: no writable place for Numba's kernel cache ({exc}); kernels "
+                "compile in memory in this process. Set NUMBA_CACHE_DIR to a writable "
+                "folder to keep them.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return numba.njit(cache=False, nogil=True, **_COMMON)(fn)
+
+
+_cache_unavailable = False
 
 
 # The LLVM function attribute that lifts the 256-bit preference (harmless without AVX-512).
@@ -140,18 +162,51 @@ def _install_vector_width_hook():
 _install_vector_width_hook()
 
 
+# One compile at a time, and the check for "already compiled" inside it: two threads
+# making the same first call must not both compile, nor close compiling while the other
+# still waits on Numba's compiler lock to use it.
+compile_lock = threading.RLock()
+
+
 def compile_kernel(dispatcher, signature):
     """Compile (or load from the cache) ``dispatcher`` for ``signature`` with 512-bit
     vectors preferred; then close compiling again, so that calls with any other argument
     types raise instead of compiling a second, 256-bit specialisation on the spot.
     (Numba would otherwise convert a writable array for a read-only parameter, but that
     conversion costs ~1300 instructions per argument and call, so writable and read-only
-    inputs each get their exactly matching signature.)"""
+    inputs each get their exactly matching signature.)
+
+    A cache entry that cannot be loaded (a truncated or overwritten file) is dropped and
+    the kernel compiled again and cached afresh, with one warning naming the file. An
+    interrupt (Ctrl-C) during the compile raises KeyboardInterrupt, and the next call
+    compiles again."""
+    with compile_lock:
+        if signature in dispatcher.overloads:
+            return dispatcher
+        try:
+            _compile(dispatcher, signature)
+        except Exception as exc:
+            cache = dispatcher._cache
+            if isinstance(cache, _NullCache):
+                raise  # no cache: the error is the compiler's, not the cache's
+            warnings.warn(
+                f"fastgrad: the cached kernel {dispatcher.py_func.__qualname__} in "
+                f"{cache.cache_path} could not be loaded ({type(exc).__name__}: {exc}); "
+                "compiling it again",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            cache.flush()  # forget the damaged entries; the compile below rewrites them
+            _compile(dispatcher, signature)
+    return dispatcher
+
+
+def _compile(dispatcher, signature):
     dispatcher.disable_compile(False)
     _wide.on = True
     try:
         dispatcher.compile(signature)
     finally:
         _wide.on = False
-        dispatcher.disable_compile()
-    return dispatcher
+        if dispatcher.signatures:  # (Numba asserts there is one before closing)
+            dispatcher.disable_compile()

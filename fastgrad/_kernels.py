@@ -80,7 +80,8 @@ def _scaled(g, x, out, a, b):
 def _pair(x, y, d, a, b):
     # The two outputs must be separate: report an overlap before writing (the wrapper
     # raises), at the cost of a pointer compare instead of np.may_share_memory's ~0.3 us.
-    if _overlap(y, d) != _DISJOINT:
+    # (Empty arrays share no element, wherever they point.)
+    if y.size and _overlap(y, d) != _DISJOINT:
         return False
     a, b = _cast(a), _cast(b)  # noqa: F821
     with_y, with_d = _overlap(x, y), _overlap(x, d)
@@ -243,6 +244,8 @@ class KernelSet:
         # compiled[name][parallel]: filled by get() on first use; the wrappers index it
         # directly on their hot path (cheaper than a method call with a tuple key).
         self.compiled = {name: [None, None] for name in _KERNELS}
+        # (name, parallel, read-only flags) compiled for read-only inputs
+        self._read_only_ready = set()
 
     def scalars(self):
         """The activation's scalar (forward, derivative) in this dtype."""
@@ -253,7 +256,9 @@ class KernelSet:
     def get(self, name, parallel):
         slot = self.compiled[name]
         if slot[parallel] is None:
-            slot[parallel] = self._build(name, parallel)
+            with _jit.compile_lock:  # one thread builds it; the others then find it
+                if slot[parallel] is None:
+                    slot[parallel] = self._build(name, parallel)
         return slot[parallel]
 
     def for_inputs(self, name, parallel, inputs):
@@ -261,10 +266,9 @@ class KernelSet:
         input needs its own signature: see ``_jit.compile_kernel``)."""
         dispatcher = self.get(name, parallel)
         read_only = tuple(not a.flags.writeable for a in inputs)
-        if any(read_only):
-            signature = self._signature(name, parallel, read_only)
-            if signature not in dispatcher.signatures:
-                _jit.compile_kernel(dispatcher, signature)
+        if any(read_only) and (name, parallel, read_only) not in self._read_only_ready:
+            _jit.compile_kernel(dispatcher, self._signature(name, parallel, read_only))
+            self._read_only_ready.add((name, parallel, read_only))
         return dispatcher
 
     def _build(self, name, parallel):

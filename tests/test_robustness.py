@@ -1,0 +1,255 @@
+"""When the machinery around the kernels goes wrong: concurrent first calls, damaged or
+missing caches, Ctrl-C during a compile, parameter values that compare equal, odd inputs.
+Each must end in a correct result or a clear error. Programs that need a fresh process
+(an empty or damaged kernel cache) run in a subprocess with their own NUMBA_CACHE_DIR."""
+
+import importlib.util
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastgrad as fg
+
+TIME_LIMIT = 300
+
+
+def run_program(code, cache_dir, **env):
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT,
+        env={**os.environ, "NUMBA_CACHE_DIR": str(cache_dir), **env},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_concurrent_first_read_only_calls_compile_once_and_all_succeed(tmp_path):
+    """Eight threads make the same first call on a read-only array at once, with an
+    empty cache (so the compile takes a while): one compiles, all get the kernel."""
+    code = """
+        import threading
+        import numpy as np
+        import fastgrad as fg
+
+        x = np.linspace(-5, 5, 1000)
+        want = fg.sigmoid(x)
+        ro = x.copy()
+        ro.flags.writeable = False
+        start, results = threading.Barrier(8), []
+
+        def call():
+            start.wait()
+            try:
+                results.append(np.array_equal(fg.sigmoid(ro), want))
+            except Exception as exc:
+                results.append(repr(exc))
+
+        threads = [threading.Thread(target=call) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(results)
+    """
+    for attempt in range(2):
+        out = run_program(code, tmp_path / str(attempt))
+        assert out.strip() == str([True] * 8), out
+
+
+def _cache_files(cache_dir, pattern):
+    files = sorted(pathlib.Path(cache_dir).rglob(pattern))
+    assert files, f"no {pattern} under {cache_dir}"
+    return files
+
+
+RELU_CALL = """
+    import warnings
+    import numpy as np
+    import fastgrad as fg
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        y = fg.relu(np.array([-1.0, 0.0, 2.0]))
+    print(y.tolist())
+    print([str(w.message) for w in caught if "fastgrad" in str(w.message)])
+"""
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _overwrite_4k(path):
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = os.urandom(len(data[middle : middle + 4096]))
+    path.write_bytes(bytes(data))
+
+
+def _empty(path):
+    path.write_bytes(b"")
+
+
+@pytest.mark.parametrize(
+    "damage, pattern",
+    [
+        (_truncate, "*relu__forward*.nbc"),
+        (_overwrite_4k, "*relu__forward*.nbc"),
+        (_empty, "*relu__forward*.nbi"),
+    ],
+    ids=["truncated nbc", "4 KiB overwritten in nbc", "emptied nbi"],
+)
+def test_a_damaged_cache_entry_is_recompiled_with_one_warning(tmp_path, damage, pattern):
+    first = run_program(RELU_CALL, tmp_path).splitlines()
+    assert first == ["[0.0, 0.0, 2.0]", "[]"]
+    for path in _cache_files(tmp_path, pattern):
+        damage(path)
+    result, warned = run_program(RELU_CALL, tmp_path).splitlines()
+    assert result == "[0.0, 0.0, 2.0]"
+    assert warned.count("could not be loaded") == 1, warned
+    assert "relu__forward__float64__serial" in warned  # names the kernel and its folder
+    # rewritten: the next process loads it without a word
+    assert run_program(RELU_CALL, tmp_path).splitlines() == ["[0.0, 0.0, 2.0]", "[]"]
+
+
+def test_no_writable_cache_place_means_in_memory_kernels_and_one_warning(tmp_path):
+    """Numba finds no place it may write its cache (simulated: every locator declines,
+    as for a read-only install with a read-only home and no NUMBA_CACHE_DIR)."""
+    code = """
+        import warnings
+        from numba.core import caching
+
+        for locator in caching.CacheImpl._locator_classes:
+            locator.from_function = classmethod(lambda cls, *args: None)
+
+        import numpy as np
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import fastgrad as fg
+
+            y = fg.relu(np.array([-1.0, 2.0]))
+            d = fg.relu_grad(np.array([-1.0, 2.0]))
+        print(y.tolist(), d.tolist())
+        print(sum("no writable place" in str(w.message) for w in caught))
+    """
+    values, warnings_count = run_program(code, tmp_path).splitlines()
+    assert values == "[0.0, 2.0] [0.0, 1.0]"
+    assert warnings_count == "1"
+
+
+def test_ctrl_c_during_a_first_compile_raises_keyboard_interrupt_and_the_next_call_works(
+    tmp_path,
+):
+    code = """
+        import signal, threading
+        import numpy as np
+        import fastgrad as fg
+
+        x = np.linspace(-3, 3, 11)
+        main = threading.main_thread().ident
+        threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+        try:
+            fg.gelu_backward(x, x)  # compiles for seconds: the cache is empty
+            print("finished before the interrupt")
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt")
+        print(np.allclose(fg.gelu_backward(x, x), fg.reference.gelu_backward(x, x)))
+    """
+    out = run_program(code, tmp_path).splitlines()
+    assert out == ["KeyboardInterrupt", "True"], out
+
+
+# ------------------------------------------------------------------- parameter values
+
+PARAMETERISED = [
+    ("threshold", "value", {"threshold": 1.0}),
+    ("leaky_relu", "negative_slope", {}),
+    ("hardtanh", "min_val", {"max_val": 1.0}),
+    ("elu", "alpha", {}),
+]
+
+
+@pytest.mark.parametrize("name, param, others", PARAMETERISED)
+def test_the_sign_of_a_zero_parameter_does_not_depend_on_call_history(name, param, others):
+    f = getattr(fg, name)
+    x = np.array([-2.0, -1.0, 0.5])
+    for first, second in ((-0.0, 0.0), (0.0, -0.0)):
+        f(x, **{param: first}, **others)
+        got = f(x, **{param: second}, **others)
+        fresh = f(x.reshape(1, 3), **{param: second}, **others)[0]  # the general path
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(fresh))
+        np.testing.assert_array_equal(got, fresh)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, -0.5]), min_size=1, max_size=12))
+def test_threshold_value_results_match_the_uncached_path_in_any_call_order(values):
+    x = np.array([-3.0, 0.0, 1.0, 2.0])
+    for value in values:
+        got = fg.threshold(x, threshold=1.0, value=value)
+        want = fg.threshold(x.reshape(2, 2), threshold=1.0, value=value).reshape(-1)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+        np.testing.assert_array_equal(got, want)
+        assert np.signbit(got[0]) == np.signbit(value)
+
+
+@pytest.mark.parametrize("big", [10**400, -(10**400)])
+def test_a_parameter_too_large_for_a_float_is_a_value_error(big):
+    x = np.linspace(-1, 1, 5)
+    with pytest.raises(ValueError, match="negative_slope"):
+        fg.leaky_relu(x, negative_slope=big)
+    with pytest.raises(ValueError, match="too large"):
+        fg.leaky_relu(x.reshape(5, 1), negative_slope=big)
+
+
+# ------------------------------------------------------------------------ odd inputs
+
+
+def test_masked_arrays_are_refused_naming_the_mask():
+    x = np.ma.masked_array([1.0, -2.0, 3.0], mask=[False, True, False])
+    for call in (
+        lambda: fg.gelu(x),
+        lambda: fg.gelu_backward(x, x.data),
+        lambda: fg.gelu_fwd_grad(x),
+        lambda: fg.gelu(x.data, out=np.ma.masked_array(np.empty(3))),
+    ):
+        with pytest.raises(TypeError, match="masked"):
+            call()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
+def test_a_tensor_that_requires_grad_is_a_type_error():
+    import torch
+
+    t = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(TypeError, match="not an array of numbers"):
+        fg.sigmoid(t)
+
+
+def test_fwd_grad_accepts_two_empty_outputs_at_one_address():
+    base = np.empty(4)
+    y, d = base[:0], base[:0]
+    assert y.__array_interface__["data"][0] == d.__array_interface__["data"][0]
+    got = fg.tanh_fwd_grad(np.empty(0), out=(y, d))
+    assert got[0] is y and got[1] is d
+
+
+@pytest.mark.parametrize("order", [">", "<"])
+def test_out_in_either_byte_order(order):
+    x = np.linspace(-3, 3, 7)
+    out = np.empty(7, dtype=np.dtype(np.float64).newbyteorder(order))
+    fg.softplus(x, out=out)
+    np.testing.assert_array_equal(out, fg.softplus(x))
+    outs = (np.empty(7, out.dtype), np.empty(7, out.dtype))
+    fg.softplus_fwd_grad(x, out=outs)
+    np.testing.assert_array_equal(outs[1], fg.softplus_grad(x))
