@@ -187,7 +187,7 @@ def hardswish(x):
 
 def hardswish_grad(x):
     middle = x / _c(x, 3) + _c(x, 0.5)
-    return np.where(x < -3, _c(x, 0), np.where(x <= 3, middle, _c(x, 1)))
+    return np.where(x <= -3, _c(x, 0), np.where(x < 3, middle, _c(x, 1)))
 
 
 def softsign(x):

@@ -188,9 +188,10 @@ def _hardswish(x):
 
 
 def _hardswish_grad(x):
-    if x < -3:
+    # the kinks take PyTorch's values: 0 at -3, 1 at 3
+    if x <= -3:
         return mp.mpf(0)
-    return x / 3 + mp.mpf(1) / 2 if x <= 3 else mp.mpf(1)
+    return x / 3 + mp.mpf(1) / 2 if x < 3 else mp.mpf(1)
 
 
 def _softsign(x):

@@ -52,6 +52,40 @@ def test_benchmarked_aten_kernels_compute_the_functional(act, params, dtype):
             assert _agree(out.numpy(), np.asarray(want), dtype).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("act, params", cases())
+def test_kinks_and_signed_zeros_are_torchs_exactly(act, params, dtype):
+    """A kink's value and the sign of a zero are conventions, not roundings: at every kink
+    the forward and autograd's derivative equal PyTorch's bit for bit, and at +-0 a zero
+    result has PyTorch's sign (a non-zero one is a rounding: the test above)."""
+    torch = torch_module()
+    peer = torch_peer(act, **params)
+    if peer is None:
+        pytest.skip("no PyTorch equivalent")
+    kinks = np.asarray(act.kinks_at(params), dtype)
+    xs = np.concatenate([kinks, [0.0, -0.0]]).astype(dtype)
+    ours = fg.__dict__[act.name + "_fwd_grad"](xs, **params)
+    tx = torch.from_numpy(xs.copy())
+    theirs = (peer.functional(tx).detach().numpy(), peer.grad(tx).numpy())
+    at_kink = np.arange(xs.size) < kinks.size
+    for kind, a, b in zip(("forward", "derivative"), ours, theirs, strict=True):
+        same = (a == b) & (np.signbit(a) == np.signbit(b)) | (np.isnan(a) & np.isnan(b))
+        checked = at_kink | (a == 0) | (b == 0)
+        for x in xs[checked & ~same]:
+            reason = DELIBERATE.get((act.name, kind, float(x)))
+            assert reason and reason[0](params, dtype), (act.name, kind, x, a[xs == x], b[xs == x])
+
+
+# Where fastgrad deliberately differs from PyTorch at a kink (the README lists them):
+# (activation, kind, x) -> (does it apply to these params and dtype, the reason).
+DELIBERATE = {
+    ("celu", "derivative", 0.0): (
+        lambda params, dtype: params.get("alpha", 1.0) != 1.0,
+        "PyTorch's autograd computes alpha * exp(x * float32(1/alpha)): 1 - 4e-8 at 0",
+    ),
+}
+
+
 def test_swish_is_silu():
     for suffix in ("", "_grad", "_backward", "_fwd_grad"):
         assert getattr(fg, "swish" + suffix) is getattr(fg, "silu" + suffix)

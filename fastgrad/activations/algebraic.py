@@ -36,6 +36,7 @@ def softsign(F, m):
         y = x / s
         residual = fma(-y, s, x)  # x - y*s, exact
         y = y + (residual - y * s_err) / s
+        y = x if x == zero else y  # softsign(-0) = -0
         return math.copysign(one, x) if abs(x) == inf else y
 
     @scalar

@@ -86,6 +86,7 @@ def celu(F, m):
     expm1(u) + exp(u)*u_lo; without it exp(u) would be off |u| half-ulps (40 ulps at
     u = -80).
     Derivative: 1 if x > 0 else exp(x/alpha), with the same correction; celu'(0) = 1.
+    Signed zeros as PyTorch: celu(-0) = -0.
     Parameters: alpha (default 1.0), finite and non-zero.
     """
     zero, one = F(0), F(1)
@@ -103,7 +104,7 @@ def celu(F, m):
     def forward(x, alpha, b):
         u, u_lo = scaled(x, alpha)
         e = expm1(u)
-        return x if x > zero else alpha * fma(e + one, u_lo, e)
+        return x if x >= zero else alpha * fma(e + one, u_lo, e)  # celu(-0) = -0
 
     @scalar
     def derivative(x, alpha, b):

@@ -37,7 +37,7 @@ def gelu(F, m):
     def forward(x, a, b):
         t = abs(x)
         xq = scaled_upper_tail(t, x)
-        y = xq if x < zero else x - xq
+        y = xq if x <= zero else x - xq  # (x*Q keeps the sign of a zero x)
         y = neg_zero if x < -t_max else y
         return x if x > t_max else y
 

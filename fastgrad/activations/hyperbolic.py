@@ -44,10 +44,10 @@ def tanhshrink(F, m):
     below 1); for a >= 1, (a - 1) + 2E/(1 + E) with E = exp(-2a), a sum of two positive
     terms (a - 1 is exact up to 2).
     Derivative: tanh(x)^2.
-    tanhshrink(+-inf) = +-inf; derivative 1 there.
+    tanhshrink(+-inf) = +-inf; derivative 1 there. tanhshrink(+-0) = +0 (PyTorch's sign).
     """
     fmt = FORMATS[np.dtype(F)]
-    one, two = F(1), F(2)
+    zero, one, two = F(0), F(1), F(2)
     small_poly = polynomial(fmt.const("TANHSHRINK_SMALL"))
     exp, tanh_ = m.exp, m.tanh
 
@@ -58,7 +58,8 @@ def tanhshrink(F, m):
         q, c = reciprocal_of_sum(one, big, one)  # 1/(1 + E) = q*(1 + c)
         far = fma(two * big, fma(q, c, q), t - one)
         near = t * (t * t) * small_poly(t * t)
-        return math.copysign(near if t < one else far, x)
+        # tanhshrink(+-0) = +0, as PyTorch's x - tanh(x)
+        return zero if x == zero else math.copysign(near if t < one else far, x)
 
     @scalar
     def derivative(x, a, b):

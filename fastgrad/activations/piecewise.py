@@ -25,7 +25,7 @@ def relu(F, m):
 
     @scalar
     def forward(x, a, b):
-        return zero if x <= zero else x
+        return zero if x < zero else x  # relu(-0) = -0, as PyTorch
 
     @scalar
     def derivative(x, a, b):
@@ -48,7 +48,7 @@ def relu6(F, m):
 
     @scalar
     def forward(x, a, b):
-        return zero if x <= zero else (six if x >= six else x)
+        return zero if x < zero else (six if x >= six else x)  # relu6(-0) = -0
 
     @scalar
     def derivative(x, a, b):
@@ -193,12 +193,14 @@ def hardswish(F, m):
     """Hard swish, a piecewise-quadratic silu.
 
     Formula: hardswish(x) = x*relu6(x + 3)/6.
-    Computed: 0 if x <= -3, x if x >= 3, else x*(x + 3)/6 with the rounding errors of
-    x + 3 and of the product carried into the division (correctly rounded).
-    Derivative: 0 if x < -3, (2x + 3)/6 if -3 <= x <= 3, 1 if x > 3; at the kinks
-    hardswish'(-3) = -1/2 and hardswish'(3) = 3/2 (PyTorch's hardswish_backward).
+    Computed: -0 if x <= -3 (PyTorch's sign), x if x >= 3 or x = +-0, else x*(x + 3)/6
+    with the rounding errors of x + 3 and of the product carried into the division
+    (correctly rounded).
+    Derivative: 0 if x <= -3, (2x + 3)/6 if -3 < x < 3, 1 if x >= 3; at the kinks
+    hardswish'(-3) = 0 and hardswish'(3) = 1 (PyTorch's hardswish_backward).
     """
     zero, one, two, three = F(0), F(1), F(2), F(3)
+    neg_zero = F(-0.0)
     sixth_of = _sixth(F)
 
     @scalar
@@ -207,13 +209,14 @@ def hardswish(F, m):
         p = x * s
         p_err = fma(x, s, -p) + x * s_err
         y = sixth_of(p, p_err)
-        return zero if x <= -three else (x if x >= three else y)
+        # -0 for x <= -3 (PyTorch's x*0); x itself at +-0 and from 3 on
+        return neg_zero if x <= -three else (x if x >= three or x == zero else y)
 
     @scalar
     def derivative(x, a, b):
         s, s_err = two_sum(two * x, three)
         d = sixth_of(s, s_err)
-        d = zero if x < -three else (one if x > three else d)
+        d = zero if x <= -three else (one if x >= three else d)
         return x if x != x else d
 
     return forward, derivative
@@ -231,7 +234,8 @@ def softshrink(F, m):
     """Soft shrinkage: x moved towards 0 by lambd, 0 within lambd of 0.
 
     Formula: softshrink(x) = x - lambd if x > lambd; x + lambd if x < -lambd; else 0.
-    Computed: as written (one rounding: correctly rounded; NaN passed through).
+    Computed: as written (one rounding: correctly rounded; NaN passed through); the 0
+    within [-lambd, lambd] carries x's sign, as PyTorch's.
     Derivative: 1 if |x| > lambd else 0; 0 at x = +-lambd (PyTorch's softshrink_backward).
     Parameters: lambd (default 0.5), finite and >= 0.
     """
@@ -239,7 +243,8 @@ def softshrink(F, m):
 
     @scalar
     def forward(x, lambd, b):
-        y = x - lambd if x > lambd else (x + lambd if x < -lambd else zero)
+        # within [-lambd, lambd]: a zero with x's sign (x*0, as PyTorch)
+        y = x - lambd if x > lambd else (x + lambd if x < -lambd else x * zero)
         return x if x != x else y
 
     @scalar
