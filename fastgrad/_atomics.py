@@ -17,53 +17,45 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 
-def _is_counter(counters, index):
-    return (
-        isinstance(counters, types.Array)
-        and counters.dtype == types.int64
-        and counters.ndim == 1
-        and isinstance(index, types.Integer)
-    )
+def _counter_op(emit, doc):
+    """An intrinsic ``op(counters, index)`` on ``counters[index]`` (an int64 array's
+    element) returning an int64: ``emit(builder, pointer, context)`` writes the one
+    atomic instruction."""
 
-
-def _element_pointer(context, builder, signature, args):
-    """The address of ``counters[index]`` (the intrinsic's two arguments)."""
-    array_type = signature.args[0]
-    array = context.make_array(array_type)(context, builder, args[0])
-    return cgutils.get_item_pointer(
-        context, builder, array_type, array, [args[1]], wraparound=False
-    )
-
-
-def _fetch_add(ordering):
     @intrinsic
-    def fetch_add(typingctx, counters, index):
-        """counters[index] += 1, atomically; returns the value before the addition."""
-        if not _is_counter(counters, index):
+    def op(typingctx, counters, index):
+        if not (
+            isinstance(counters, types.Array)
+            and counters.dtype == types.int64
+            and counters.ndim == 1
+            and isinstance(index, types.Integer)
+        ):
             return None
 
         def codegen(context, builder, signature, args):
-            pointer = _element_pointer(context, builder, signature, args)
-            one = context.get_constant(types.int64, 1)
-            return builder.atomic_rmw("add", pointer, one, ordering)
+            array_type = signature.args[0]
+            array = context.make_array(array_type)(context, builder, args[0])
+            pointer = cgutils.get_item_pointer(
+                context, builder, array_type, array, [args[1]], wraparound=False
+            )
+            return emit(builder, pointer, context)
 
         return types.int64(counters, index), codegen
 
-    return fetch_add
+    op.__doc__ = doc
+    return op
+
+
+def _fetch_add(ordering):
+    def emit(builder, pointer, context):
+        return builder.atomic_rmw("add", pointer, context.get_constant(types.int64, 1), ordering)
+
+    return _counter_op(emit, "counters[index] += 1, atomically; the value before it.")
 
 
 take_next = _fetch_add("monotonic")
 count_done = _fetch_add("acq_rel")
-
-
-@intrinsic
-def read_done(typingctx, counters, index):
-    """counters[index], read atomically with acquire order."""
-    if not _is_counter(counters, index):
-        return None
-
-    def codegen(context, builder, signature, args):
-        pointer = _element_pointer(context, builder, signature, args)
-        return builder.load_atomic(pointer, "acquire", 8)
-
-    return types.int64(counters, index), codegen
+read_done = _counter_op(
+    lambda builder, pointer, context: builder.load_atomic(pointer, "acquire", 8),
+    "counters[index], read atomically with acquire order.",
+)

@@ -143,6 +143,21 @@ def _pair_chunks(x, y, d, a, b, counters, chunk):
         last = count_done(counters, 1) == (n - 1) // chunk  # noqa: F821
 
 
+_CHUNK_LOOPS = {(1, 1): _map_chunks, (2, 1): _scaled_chunks, (1, 2): _pair_chunks}
+
+
+def chunk_loop(serial, n_out, namespace):
+    """The chunked form of a serial loop ``serial(*inputs, *outputs, a, b)`` (a Python
+    function) with ``n_out`` outputs, as a Python function to compile: the chunk loop of
+    its arity with ``serial`` compiled inline as ``_serial``; ``namespace`` holds the
+    globals ``serial`` needs."""
+    n_in = serial.__code__.co_argcount - 2 - n_out
+    inlined = _jit.scalar(types.FunctionType(serial.__code__, namespace))
+    template = _CHUNK_LOOPS[n_in, n_out]
+    loop_globals = {"take_next": take_next, "count_done": count_done, "_serial": inlined}
+    return types.FunctionType(template.__code__, {**namespace, **loop_globals})
+
+
 def separate(inputs, outputs):
     """The inputs of a chunked kernel call, each copied if it overlaps an output without
     being the first output itself (an input that *is* it is read by the in-place loops);
@@ -178,20 +193,20 @@ def run_chunked(kernel, n_out, *args):
     return True
 
 
-# kernel name -> (serial template, chunked template, {template global: which scalar},
-# number of outputs: the last array arguments)
+# kernel name -> (serial template, {template global: which scalar}, number of outputs:
+# the last array arguments). The chunked kernel is the template's ``chunk_loop``.
 _KERNELS = {
-    "forward": (_map, _map_chunks, {"_f": 0}, 1),
-    "grad": (_map, _map_chunks, {"_f": 1}, 1),
-    "backward": (_scaled, _scaled_chunks, {"_df": 1}, 1),
-    "fwd_grad": (_pair, _pair_chunks, {"_f": 0, "_df": 1}, 2),
+    "forward": (_map, {"_f": 0}, 1),
+    "grad": (_map, {"_f": 1}, 1),
+    "backward": (_scaled, {"_df": 1}, 1),
+    "fwd_grad": (_pair, {"_f": 0, "_df": 1}, 2),
 }
 KERNEL_NAMES = tuple(_KERNELS)
 
 
 def outputs_of(name):
     """How many outputs kernel ``name`` writes (its last array arguments)."""
-    return _KERNELS[name][3]
+    return _KERNELS[name][2]
 
 
 _MATH_SOURCES = ("_jit.py", "_math/*.py", "activations/*.py")
@@ -272,8 +287,7 @@ class KernelSet:
         return dispatcher
 
     def _build(self, name, parallel):
-        serial, chunked, binding, _ = _KERNELS[name]
-        template = chunked if parallel else serial
+        serial, binding, n_out = _KERNELS[name]
         pair = self.scalars()
         bound = {glob: pair[which] for glob, which in binding.items()}
         qualname = "__".join(
@@ -288,8 +302,6 @@ class KernelSet:
         )
         namespace = {
             "__name__": __name__,
-            "take_next": take_next,
-            "count_done": count_done,
             "_cast": _CASTS[self.dtype],
             "_overlap": _overlap,
             "_DISJOINT": _DISJOINT,
@@ -297,10 +309,11 @@ class KernelSet:
             "_PARTIAL": _PARTIAL,
             **bound,
         }
-        if parallel:  # the serial loop, inlined into the chunk loop
-            namespace["_serial"] = _jit.scalar(types.FunctionType(serial.__code__, namespace))
-        fn = types.FunctionType(template.__code__, namespace, qualname)
-        fn.__qualname__ = qualname
+        if parallel:
+            fn = chunk_loop(serial, n_out, namespace)
+        else:
+            fn = types.FunctionType(serial.__code__, namespace)
+        fn.__name__ = fn.__qualname__ = qualname
         dispatcher = _jit.kernel(fn, cache=self.cache)
         return _jit.compile_kernel(dispatcher, self._signature(name, parallel))
 
@@ -308,7 +321,7 @@ class KernelSet:
         """The argument types of a call: C-contiguous 1-D arrays of the dtype (the inputs
         flagged in ``read_only`` typed read-only), then the two parameter slots as
         Python floats; a chunked kernel's then its counters and chunk size."""
-        serial, _, _, n_out = _KERNELS[name]
+        serial, _, n_out = _KERNELS[name]
         element = numba.from_dtype(self.dtype)
         n_in = serial.__code__.co_argcount - 2 - n_out
         read_only = read_only or (False,) * n_in
