@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 
+from . import _threads
 from ._table import KIND_NAMES, cases
 
 
@@ -133,7 +134,8 @@ def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
     axes[0].legend(fontsize=8, ncol=len(sizes))
     fig.suptitle(
         f"fastgrad vs the NumPy reference, {dtype} (higher is better). fastgrad: allocating "
-        "call, all threads from 32768 elements; NumPy: one thread"
+        f"call, all threads from {_threads.PARALLEL_MIN_SIZE} elements "
+        f"({_threads.PARALLEL_MIN_SIZE_MEMORY_BOUND} piecewise); NumPy: one thread"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
