@@ -211,6 +211,53 @@ def mlp_table(rows):
     return "\n".join(lines)
 
 
+# read-only inputs may cost this much more per call than writable ones; float16 at the
+# largest n this much more than float32 (the targets of the robustness issue)
+READ_ONLY_FACTOR, FLOAT16_FACTOR = 1.2, 1.5
+
+
+def inputs_rows(bench_json):
+    """{(study, function, n, variant): median} of the input-kind benchmarks."""
+    data = json.loads(pathlib.Path(bench_json).read_text())
+    out = {}
+    for b in data["benchmarks"]:
+        info = b["extra_info"]
+        if info.get("program") == "inputs":
+            key = (info["study"], info["function"], info["n"], info["variant"])
+            out[key] = b["stats"]["median"]
+    return out
+
+
+def inputs_table(rows):
+    """Read-only against writable, float16 against float32: medians, ratio, checks."""
+    if not rows:
+        return "No input-kind benchmark in this run."
+    pairs = {"read-only": ("writable", "read-only"), "float16": ("float32", "float16")}
+    largest = max((k[2] for k in rows if k[0] == "float16"), default=None)
+    lines = [
+        "Input kinds (bench/test_inputs.py), float32 arrays unless float16, allocating calls",
+        "",
+        "| study | function | n | baseline | variant | variant / baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    problems = []
+    for study, function, n in dict.fromkeys(k[:3] for k in rows):
+        base, variant = (rows.get((study, function, n, v)) for v in pairs[study])
+        if base is None or variant is None:
+            continue
+        ratio = variant / base
+        lines.append(
+            f"| {study} | {function} | {n:.0e} | {_time(base)} | {_time(variant)} | {ratio:.2f} |"
+        )
+        if study == "read-only" and ratio > READ_ONLY_FACTOR:
+            problems.append(f"read-only {function} n={n:.0e}: {ratio:.2f}x writable")
+        if study == "float16" and n == largest and ratio > FLOAT16_FACTOR:
+            problems.append(f"float16 {function} n={n:.0e}: {ratio:.2f}x float32")
+    lines += ["", f"Input-kind checks: {len(problems)} missed", ""]
+    lines += [f"- {p}" for p in problems]
+    return "\n".join(lines)
+
+
 def machine(bench_json):
     """The CPU a run measured (figures are per machine)."""
     info = json.loads(pathlib.Path(bench_json).read_text()).get("machine_info", {})
@@ -226,6 +273,7 @@ if __name__ == "__main__":
     print(
         machine(sys.argv[1]),
         mlp_table(mlp_rows(sys.argv[1])),
+        inputs_table(inputs_rows(sys.argv[1])),
         compact(medians),
         markdown(medians),
         sep="\n\n",

@@ -17,10 +17,12 @@ import math
 import numpy as np
 
 from . import _threads
+from ._half import run_half
 from ._kernels import kernel_set, outputs_of, run_chunked
 from ._table import KIND_NAMES, KINDS
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+# the dtype each array dtype computes in: float16 in float32 (``fastgrad._half``)
 _COMPUTE_DTYPE = {_F16: _F32, _F32: _F32, _F64: _F64}
 _NATIVE_FLOATS = {2: _F16, 4: _F32, 8: _F64}
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -43,7 +45,7 @@ def _result_dtype(dtype, fn, what):
 
 
 def _coerce(x, fn, what):
-    """(C-contiguous array in its compute dtype, result dtype) for any input."""
+    """(C-contiguous array in the result dtype, result dtype) for any input."""
     if isinstance(x, np.ma.MaskedArray):
         raise TypeError(
             f"{fn}: {what} is a masked array; fastgrad would compute over the masked "
@@ -56,7 +58,7 @@ def _coerce(x, fn, what):
             # tensor that requires grad refuses conversion
             raise TypeError(f"{fn}: {what} is not an array of numbers ({exc})") from None
     result = _result_dtype(x.dtype, fn, what)
-    return np.asarray(x, dtype=_COMPUTE_DTYPE[result], order="C"), result
+    return np.asarray(x, dtype=result, order="C"), result
 
 
 def _coerce_pair(grad_out, x, fn):
@@ -69,8 +71,7 @@ def _coerce_pair(grad_out, x, fn):
     if g_result is x_result:
         return g, x, x_result
     result = np.promote_types(g_result, x_result)
-    compute = _COMPUTE_DTYPE[result]
-    return g.astype(compute, copy=False), x.astype(compute, copy=False), result
+    return g.astype(result, copy=False), x.astype(result, copy=False), result
 
 
 def _direct_out(out, like):
@@ -94,8 +95,9 @@ def _fast_kernel(x, k32, k64, threshold):
     """The wrappers' fast path: the compiled serial kernel (from the [serial, chunked]
     pairs k32/k64) for a 1-D C-contiguous float32/float64 ndarray small enough for one
     thread, or None (not compiled yet, a parallel call, or any other input: the general
-    path handles it). Tests ints and identities only; a 1e3-element call is ~1.5 us, so
-    each avoided tuple or call counts."""
+    path handles it). Read-only inputs qualify: the kernels never write their inputs.
+    Tests ints and identities only; a 1e3-element call is ~1.5 us, so each avoided
+    tuple or call counts."""
     if type(x) is not np.ndarray or x.ndim != 1:
         return None
     dtype = x.dtype
@@ -106,8 +108,7 @@ def _fast_kernel(x, k32, k64, threshold):
     kernel = (k32 if dtype is _F32 else k64)[0]
     if kernel is None:
         return None
-    flags = x.flags
-    return kernel if flags.c_contiguous and flags.writeable else None
+    return kernel if x.flags.c_contiguous else None
 
 
 def _check_out(out, shape, dtype, fn, what="out"):
@@ -216,7 +217,7 @@ class _Params:
 
 
 # ---------------------------------------------------------------------------- wrappers
-# Each call is: the input as a C-contiguous compute-dtype array (``_as_array``), the kernel
+# Each call is: the input as a C-contiguous array of the result dtype (``_as_array``), the kernel
 # and its slots (``pick``), then the kernel into a new array or ``out``. At n = 1e3 the
 # kernel runs in well under a microsecond, so the common path makes few Python calls.
 
@@ -231,7 +232,7 @@ def _as_array(x, fn):
 def _kernel_picker(activation, kind, params, fn):
     """(pick, compiled, with_params, threshold): pick(inputs, kw) -> (kernel, a, b) is the kernel of
     ``kind`` for the input arrays (the last one's dtype and size: serial, or the chunked
-    one run on threads; compiled on first use, also for read-only inputs) and the
+    one run on threads; compiled on first use) and the
     variant the keywords select, and the slots for the keyword parameters;
     compiled[dtype] is the default variant's [serial, chunked], ``None`` until
     compiled, which the wrappers' fast paths index directly; ``with_params`` is the
@@ -257,8 +258,13 @@ def _kernel_picker(activation, kind, params, fn):
         arr = inputs[-1]
         dtype = arr.dtype
         parallel = arr.size >= threshold and _threads.current > 1
-        value, a, b = params.resolve(kw, dtype, fn) if kw or default is None else default
-        kernel = sets[value, dtype].for_inputs(kind, parallel, inputs)
+        compute = _COMPUTE_DTYPE[dtype]
+        value, a, b = params.resolve(kw, compute, fn) if kw or default is None else default
+        if dtype is _F16:
+            serial = sets[value, compute].get(kind, False)
+            threads = _threads.current if parallel else 1
+            return functools.partial(run_half, serial, n_out, threads), a, b
+        kernel = sets[value, dtype].get(kind, parallel)
         if parallel:
             kernel = functools.partial(run_chunked, kernel, n_out)
         return kernel, a, b
@@ -368,8 +374,7 @@ def _make_backward(activation, suffix, params):
             and grad_out.dtype is x.dtype
             and grad_out.ndim == 1
             and grad_out.size == x.size
-            and (g_flags := grad_out.flags).c_contiguous
-            and g_flags.writeable
+            and grad_out.flags.c_contiguous
         ):
             if out is None:
                 res = np.empty(x.size, x.dtype)

@@ -31,7 +31,8 @@ Each option is a deliberate choice:
   vectors ignore it.
 - Compiling is closed after each ``compile_kernel``: a call with argument types that
   were not compiled explicitly raises instead of compiling a 256-bit specialisation on
-  the spot (the wrappers ask for the signatures they need, e.g. read-only inputs).
+  the spot. Each kernel has one signature; the wrappers call its compiled entry point
+  (``fastgrad._kernels.KernelSet.get``), which takes read-only arrays as well.
 - Subnormal results are not flushed: the elementary functions underflow gradually (see
   ``fastgrad._math.exp``), and no FTZ/DAZ mode is set.
 """
@@ -172,9 +173,6 @@ def compile_kernel(dispatcher, signature):
     """Compile (or load from the cache) ``dispatcher`` for ``signature`` with 512-bit
     vectors preferred; then close compiling again, so that calls with any other argument
     types raise instead of compiling a second, 256-bit specialisation on the spot.
-    (Numba would otherwise convert a writable array for a read-only parameter, but that
-    conversion costs ~1300 instructions per argument and call, so writable and read-only
-    inputs each get their exactly matching signature.)
 
     A cache entry that cannot be loaded (a truncated or overwritten file) is dropped and
     the kernel compiled again and cached afresh, with one warning naming the file. An

@@ -3,9 +3,11 @@
 Every kernel is one of the loop templates below, compiled with the activation's scalar
 functions bound to ``_f``/``_df``, for one dtype: a serial loop, or the chunked loop the
 threads of a parallel call share (``fastgrad._threads``). Kernels take C-contiguous 1-D
-arrays only (the wrapper flattens), since 'A'-layout loops run ~4x slower. A kernel is
-compiled for writable inputs first; read-only inputs (memory maps, np.frombuffer) get
-their own signature on the same dispatcher when first seen (``for_inputs``).
+arrays only (the wrapper flattens), since 'A'-layout loops run ~4x slower. Each kernel
+is compiled for one signature and called through that compiled function's own entry
+point (``KernelSet.get``), not through Numba's dispatcher: the entry point takes any
+C-contiguous array of the dtype, read-only ones (memory maps, np.frombuffer) included,
+so a read-only input costs what a writable one does and needs no second compile.
 
 Outputs may alias inputs, and the kernels sort that out themselves (a pointer compare
 costs nanoseconds, ``np.may_share_memory`` half a microsecond): when the output *is* an
@@ -256,11 +258,10 @@ class KernelSet:
         self.cache = cache
         self.dtype = np.dtype(dtype)
         self._scalars = None
-        # compiled[name][parallel]: filled by get() on first use; the wrappers index it
-        # directly on their hot path (cheaper than a method call with a tuple key).
+        # compiled[name][parallel]: the entry point, filled by get() on first use; the
+        # wrappers index it directly on their hot path (cheaper than a method call).
         self.compiled = {name: [None, None] for name in _KERNELS}
-        # (name, parallel, read-only flags) compiled for read-only inputs
-        self._read_only_ready = set()
+        self._dispatchers = {}
 
     def scalars(self):
         """The activation's scalar (forward, derivative) in this dtype."""
@@ -269,22 +270,33 @@ class KernelSet:
         return self._scalars
 
     def get(self, name, parallel):
+        """Kernel ``name`` (serial, or chunked if ``parallel``) as a callable: the compiled
+        function's entry point, ``kernel(*inputs, *outputs, a, b[, counters, chunk])``.
+
+        Numba's dispatcher types every argument on every call and, for a read-only array,
+        finds no exact match: it converted (~1300 instructions per argument) or, with
+        compiling open, compiled a second specialisation. The entry point only unboxes
+        the arrays (checking the item size); writeability is a compile-time notion that
+        these kernels, which never write their inputs, do not need. So the wrappers
+        guarantee what the dispatcher would have checked: 1-D, C-contiguous, the dtype."""
         slot = self.compiled[name]
         if slot[parallel] is None:
             with _jit.compile_lock:  # one thread builds it; the others then find it
                 if slot[parallel] is None:
-                    slot[parallel] = self._build(name, parallel)
+                    dispatcher = self.dispatcher(name, parallel)
+                    signature = dispatcher.signatures[0]
+                    slot[parallel] = dispatcher.overloads[signature].entry_point
         return slot[parallel]
 
-    def for_inputs(self, name, parallel, inputs):
-        """The kernel, compiled also for these input arrays' writeability (a read-only
-        input needs its own signature: see ``_jit.compile_kernel``)."""
-        dispatcher = self.get(name, parallel)
-        read_only = tuple(not a.flags.writeable for a in inputs)
-        if any(read_only) and (name, parallel, read_only) not in self._read_only_ready:
-            _jit.compile_kernel(dispatcher, self._signature(name, parallel, read_only))
-            self._read_only_ready.add((name, parallel, read_only))
-        return dispatcher
+    def dispatcher(self, name, parallel):
+        """The Numba dispatcher of kernel ``name``, compiled for its one signature (for
+        inspecting its code: ``inspect_llvm``, ``inspect_asm``)."""
+        key = (name, parallel)
+        if key not in self._dispatchers:
+            with _jit.compile_lock:
+                if key not in self._dispatchers:
+                    self._dispatchers[key] = self._build(name, parallel)
+        return self._dispatchers[key]
 
     def _build(self, name, parallel):
         serial, binding, n_out = _KERNELS[name]
@@ -317,15 +329,13 @@ class KernelSet:
         dispatcher = _jit.kernel(fn, cache=self.cache)
         return _jit.compile_kernel(dispatcher, self._signature(name, parallel))
 
-    def _signature(self, name, parallel, read_only=()):
-        """The argument types of a call: C-contiguous 1-D arrays of the dtype (the inputs
-        flagged in ``read_only`` typed read-only), then the two parameter slots as
-        Python floats; a chunked kernel's then its counters and chunk size."""
+    def _signature(self, name, parallel):
+        """The argument types of a call: C-contiguous 1-D arrays of the dtype, then the
+        two parameter slots as Python floats; a chunked kernel's then its counters and
+        chunk size."""
         serial, _, n_out = _KERNELS[name]
         element = numba.from_dtype(self.dtype)
-        n_in = serial.__code__.co_argcount - 2 - n_out
-        read_only = read_only or (False,) * n_in
-        inputs = tuple(numba.types.Array(element, 1, "C", readonly=r) for r in read_only)
-        outputs = (numba.types.Array(element, 1, "C"),) * n_out
+        n_arrays = serial.__code__.co_argcount - 2
+        arrays = (numba.types.Array(element, 1, "C"),) * n_arrays
         chunking = (numba.types.Array(numba.types.int64, 1, "C"), numba.types.int64)
-        return inputs + outputs + (numba.types.float64,) * 2 + (chunking if parallel else ())
+        return arrays + (numba.types.float64,) * 2 + (chunking if parallel else ())

@@ -181,14 +181,16 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def run_parallel(kernel, args, size, threads):
-    """Run ``kernel(*args, counters, CHUNK)`` on the calling thread and up to
-    ``threads - 1`` helpers. The kernel loops over chunks taken from ``counters[0]``,
-    counts finished ones in ``counters[1]`` and returns True when it finished the last."""
-    chunks = math.ceil(size / CHUNK)
+def run_parallel(kernel, args, size, threads, chunk=None):
+    """Run ``kernel(*args, counters, chunk)`` (``chunk`` elements each, default ``CHUNK``)
+    on the calling thread and up to ``threads - 1`` helpers. The kernel loops over chunks
+    taken from ``counters[0]``, counts finished ones in ``counters[1]`` and returns True
+    when it finished the last."""
+    chunk = chunk or CHUNK
+    chunks = math.ceil(size / chunk)
     helpers = min(threads, chunks) - 1
     counters = np.zeros(2, np.int64)
-    args = (*args, counters, CHUNK)
+    args = (*args, counters, chunk)
     call = _Call(kernel, args)
     pool = _pool
     pool.ensure(helpers)

@@ -80,3 +80,22 @@ def special_values(dtype):
         ],
         dtype=dtype,
     )
+
+
+def kernel_arguments(name, x, g, alias="none"):
+    """Fresh array arguments of kernel ``name`` for input ``x`` (and ``g``, grad_out);
+    ``alias`` makes the output the input ("same"), the input shifted by one element
+    ("partial") or, for backward, grad_out ("grad_out")."""
+    g = g.copy()
+    buf = np.concatenate([x, x[-1:]])
+    src, out = (buf[1:], buf[:-1]) if alias == "partial" else (x.copy(), np.empty_like(x))
+    if alias == "same":
+        out = src
+    if alias == "grad_out":
+        out = g
+    return {
+        "forward": (src, out),
+        "grad": (src, out),
+        "backward": (g, src, out),
+        "fwd_grad": (src, out, np.empty_like(x)),
+    }[name]

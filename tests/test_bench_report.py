@@ -57,3 +57,23 @@ def test_compact_gives_one_line_per_activation_at_the_largest_n():
             medians[("floor", kind, dtype, 10_000_000, "floor")] = 1.6
     lines = compact(medians).splitlines()
     assert lines[-1] == "| relu | 1.50 | 1.50 | 1.50 | 1.50 | 1.25 | 1.25 | 1.25 | 1.25 |"
+
+
+def test_input_kind_checks():
+    from report import inputs_table
+
+    rows = {
+        ("read-only", "gelu", 1000, "writable"): 1.0e-6,
+        ("read-only", "gelu", 1000, "read-only"): 1.3e-6,
+        ("float16", "gelu", 1000, "float32"): 1.0e-6,
+        ("float16", "gelu", 1000, "float16"): 5.0e-6,  # not the largest n: reported only
+        ("float16", "gelu", 10_000_000, "float32"): 1.0e-2,
+        ("float16", "gelu", 10_000_000, "float16"): 1.6e-2,
+    }
+    table = inputs_table(rows)
+    assert "Input-kind checks: 2 missed" in table
+    assert "- read-only gelu n=1e+03: 1.30x writable" in table
+    assert "- float16 gelu n=1e+07: 1.60x float32" in table
+    rows[("read-only", "gelu", 1000, "read-only")] = 1.1e-6
+    rows[("float16", "gelu", 10_000_000, "float16")] = 1.4e-2
+    assert "Input-kind checks: 0 missed" in inputs_table(rows)

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 import pytest
 import vectorisation
-from conftest import DTYPES, default_slots, public, special_values, variants
+from conftest import DTYPES, default_slots, kernel_arguments, public, special_values, variants
 
 import fastgrad as fg
 from fastgrad import _kernels, _threads
@@ -21,24 +21,6 @@ from fastgrad._table import TABLE
 
 ACTS = [pytest.param(a, id=a.name) for a in TABLE]
 DTYPE_IDS = [np.dtype(d).name for d in DTYPES]
-
-
-def _args(name, x, rng, alias="none"):
-    """Fresh arguments for a kernel; ``alias`` makes the output the input ("same"), the
-    input shifted by one element ("partial") or, for backward, grad_out ("grad_out")."""
-    g = rng.standard_normal(x.size).astype(x.dtype)
-    buf = np.concatenate([x, x[-1:]])
-    src, out = (buf[1:], buf[:-1]) if alias == "partial" else (x.copy(), np.empty_like(x))
-    if alias == "same":
-        out = src
-    if alias == "grad_out":
-        out = g
-    return {
-        "forward": (src, out),
-        "grad": (src, out),
-        "backward": (g, src, out),
-        "fwd_grad": (src, out, np.empty_like(x)),
-    }[name]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -59,7 +41,8 @@ def test_serial_and_chunked_kernels_agree_bitwise_whatever_the_aliasing(
     for name in KERNEL_NAMES:
         aliases = ("none", "same", "partial") + (("grad_out",) if name == "backward" else ())
         for alias in aliases:
-            args = _args(name, x, np.random.default_rng(5), alias)
+            g = np.random.default_rng(5).standard_normal(x.size).astype(x.dtype)
+            args = kernel_arguments(name, x, g, alias)
             separate = [arg.copy() for arg in args]  # no aliasing: the plain serial loop
             ks.get(name, False)(*separate, a, b)
             assert run_chunked(ks.get(name, True), outputs_of(name), *args, a, b)
@@ -85,7 +68,7 @@ def test_every_kernel_loop_is_vectorised(act, variant, dtype):
     element = "float" if dtype == np.float32 else "double"
     for name in KERNEL_NAMES:
         for parallel in (False, True):
-            kernel = ks.get(name, parallel)
+            kernel = ks.dispatcher(name, parallel)
             signature = kernel.signatures[0]
             ir, asm = kernel.inspect_llvm(signature), kernel.inspect_asm(signature)
             if platform.machine() not in ("x86_64", "AMD64"):
@@ -147,7 +130,7 @@ def test_parameter_values_do_not_recompile():
     x = np.linspace(-3, 3, 100)
     fg.softplus(x, beta=1.5)
     ks = kernel_set(fg.TABLE[[a.name for a in fg.TABLE].index("softplus")], np.float64)
-    kernel = ks.get("forward", False)
+    kernel = ks.dispatcher("forward", False)
     before = len(kernel.signatures)
     for beta in (0.25, 2.0, 3.0):
         fg.softplus(x, beta=beta, threshold=10.0)
@@ -155,11 +138,10 @@ def test_parameter_values_do_not_recompile():
 
 
 @pytest.mark.parametrize("act", ACTS)
-def test_read_only_and_unaligned_inputs_run_explicitly_compiled_kernels(act):
-    """Compiling is closed after each explicit (512-bit) compile, so a read-only or
-    unaligned input cannot make Numba compile a 256-bit specialisation on the spot:
-    read-only inputs get their own explicitly compiled signature (writable ones keep
-    the exact match, whose dispatch is cheaper than a conversion), and results agree."""
+def test_read_only_and_unaligned_inputs_run_the_one_compiled_kernel(act):
+    """Each kernel has one (512-bit, explicitly compiled) signature, and compiling stays
+    closed: read-only and unaligned inputs run that same kernel, compile nothing, and
+    give the same results. (A read-only input used to compile a second signature.)"""
     x = np.linspace(-3, 3, 100)
     read_only = x.copy()
     read_only.flags.writeable = False
@@ -169,21 +151,50 @@ def test_read_only_and_unaligned_inputs_run_explicitly_compiled_kernels(act):
     assert not unaligned.flags.aligned
     for name in ("", "_grad", "_fwd_grad"):
         fn = public(act, name)
-        want = fn(x)
+        want, want_2d = fn(x), fn(x.reshape(10, 10))
         for arr in (read_only, unaligned):
             np.testing.assert_array_equal(fn(arr), want)
+            np.testing.assert_array_equal(fn(arr.reshape(10, 10)), want_2d)
     backward = public(act, "_backward")
     want = backward(x, x)
     np.testing.assert_array_equal(backward(read_only, unaligned), want)
+    np.testing.assert_array_equal(backward(read_only, read_only), want)
     np.testing.assert_array_equal(backward(unaligned, read_only, out=unaligned.copy()), want)
     ks = kernel_set(act, np.float64)
     for name in KERNEL_NAMES:
-        kernel = ks.compiled[name][False]
-        assert kernel is not None and not kernel._can_compile, name
-        for sig in kernel.signatures:  # every one writable or read-only, C, aligned
-            assert all(t.layout == "C" and t.aligned for t in sig if hasattr(t, "layout"))
-        # the writable signature, plus the read-only ones these calls needed
-        assert 1 <= len(kernel.signatures) <= {"backward": 3}.get(name, 2), kernel.signatures
+        kernel = ks.dispatcher(name, False)
+        assert not kernel._can_compile, name
+        assert len(kernel.signatures) == 1, (name, kernel.signatures)
+        (sig,) = kernel.signatures
+        assert all(t.layout == "C" and t.aligned and t.mutable for t in sig if hasattr(t, "layout"))
+
+
+def test_read_only_inputs_need_nothing_beyond_compile_kernels(tmp_path):
+    """After ``compile_kernels`` (``python -m fastgrad.compile``), a fresh process calling
+    every kind on read-only inputs, serial and on threads, compiles no kernel: it writes
+    no new kernel file into the cache (a compile would cache its result)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    compile_code = (
+        "from fastgrad._compile import compile_kernels; compile_kernels(['elu'], processes=1)"
+    )
+    subprocess.run([sys.executable, "-c", compile_code], env=env, check=True)
+
+    def cache_files():
+        files = tmp_path.rglob("_kernels.*")
+        return {(p, p.stat().st_mtime_ns) for p in files if p.is_file()}
+
+    before = cache_files()
+    code = """
+import numpy as np, fastgrad as fg
+fg.set_num_threads(2)
+for n in (1000, 1 << 17):
+    for dtype in (np.float32, np.float64):
+        x = np.linspace(-3, 3, n).astype(dtype)
+        x.flags.writeable = False
+        fg.elu(x), fg.elu_grad(x), fg.elu_backward(x, x), fg.elu_fwd_grad(x)
+"""
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    assert before and cache_files() == before
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86-64 CPU names")

@@ -336,10 +336,10 @@ def test_changing_a_parameter_value_compiles_nothing():
         act = fg.TABLE[[a.name for a in fg.TABLE].index(name)]
         getattr(fg, name)(x, **values[0])
         sets = [kernel_set(act, np.float64, v) for v in act.maths()]
-        before = [len(k.get("forward", False).signatures) for k in sets]
+        before = [len(k.dispatcher("forward", False).signatures) for k in sets]
         for params in values:
             getattr(fg, name)(x, **params)
-        assert [len(k.get("forward", False).signatures) for k in sets] == before
+        assert [len(k.dispatcher("forward", False).signatures) for k in sets] == before
 
 
 @pytest.mark.parametrize("act, params", cases())
