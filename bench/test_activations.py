@@ -17,6 +17,10 @@ Implementations:
   the forward then that. Where PyTorch composes the activation from several ops
   (softsign, tanhshrink), torch is ``torch.nn.functional`` and backward is autograd's
   pass over its graph (built outside the timing); those have no out= form (skipped);
+- onnxruntime, onnxruntime_out: ONNX Runtime's CPU kernels (MLAS), forward only: a
+  one-node model per activation (``fastgrad._peers.onnx_peer``), run allocating or through
+  I/O binding into a preallocated output, on fastgrad's thread count; skipped where
+  onnxruntime is not installed or has no operator (or no kernel for the dtype);
 - floor (its own group per kind, dtype and n): the memory-bandwidth floor, the same
   data movement without arithmetic (``floors.py``).
 """
@@ -29,7 +33,7 @@ from conftest import DTYPES, SIZES, inputs
 from floors import floor_call
 
 import fastgrad as fg
-from fastgrad._peers import torch_module, torch_peer
+from fastgrad._peers import onnx_peer, torch_module, torch_peer
 from fastgrad._table import KIND_NAMES, cases
 from fastgrad._threads import PARALLEL_MIN_SIZE
 
@@ -37,7 +41,16 @@ from fastgrad._threads import PARALLEL_MIN_SIZE
 # instead of pytest-benchmark's minimum of 5 plus calibration: 22 activations x 4 kinds
 # x 2 dtypes at 1e7 would otherwise spend most of `make bench` in the slowest references.
 SLOW_CALL, SLOW_ROUNDS = 0.2, 3
-IMPLS = ("numpy", "fastgrad", "fastgrad_out", "fastgrad_1thread", "torch", "torch_out")
+IMPLS = (
+    "numpy",
+    "fastgrad",
+    "fastgrad_out",
+    "fastgrad_1thread",
+    "torch",
+    "torch_out",
+    "onnxruntime",
+    "onnxruntime_out",
+)
 SIZE_IMPLS = [
     pytest.param(n, impl, id=f"n={n:.0e}-{impl}")
     for n in SIZES
@@ -80,6 +93,16 @@ def torch_call(impl, case, kind, x, g):
     return call
 
 
+def onnx_call(impl, case, kind, x):
+    """A zero-argument callable doing the forward with ONNX Runtime (or a skip)."""
+    if kind != "forward":
+        pytest.skip("ONNX Runtime is a forward peer")
+    peer = onnx_peer(case.activation, x.dtype, fg.get_num_threads(), **case.params)
+    if peer is None:
+        pytest.skip("no ONNX Runtime (or no ONNX operator for this activation and dtype)")
+    return peer.forward_call(x, None if impl == "onnxruntime" else np.empty_like(x))
+
+
 @pytest.mark.parametrize("n, impl", SIZE_IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("suffix", list(KIND_NAMES), ids=KIND_NAMES.get)
@@ -89,6 +112,8 @@ def test_activation(benchmark, case, suffix, dtype, n, impl):
     kind = KIND_NAMES[suffix]
     if impl.startswith("torch"):
         call = torch_call(impl, case, kind, x, g)
+    elif impl.startswith("onnxruntime"):
+        call = onnx_call(impl, case, kind, x)
     else:
         call = fastgrad_call(impl, case, suffix, x, g)
     benchmark.group = f"{case.label} {kind} {np.dtype(dtype).name} n={n:.0e}"

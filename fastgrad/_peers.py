@@ -1,8 +1,11 @@
-"""PyTorch as a peer: the same activation computed by torch, for benchmarks and tests.
+"""Peers: the same activation computed by PyTorch or ONNX Runtime, for benchmarks and tests.
 
-fastgrad never depends on torch: ``torch_peer`` returns None when torch is not installed
-(callers skip). Everything comes from the table's ``TorchPeer`` entries.
+fastgrad never depends on either: ``torch_peer`` and ``onnx_peer`` return None when the
+library is not installed (callers skip). PyTorch's calls come from the table's
+``TorchPeer`` entries; ONNX Runtime's operators from ``_ONNX_NODES`` below.
 """
+
+import numpy as np
 
 
 def torch_module():
@@ -84,3 +87,99 @@ def torch_peer(activation, **params):
     if torch is None or activation.torch is None:
         return None
     return TorchCalls(torch, activation.torch, params)
+
+
+# ---------------------------------------------------------------- ONNX Runtime
+
+# ONNX Runtime as a forward peer: activation name -> (keyword parameters -> (ONNX operator,
+# its attributes, extra scalar inputs), or None where the parameters have no ONNX
+# spelling). Activations missing here have no single ONNX operator.
+_ONNX_NODES = {
+    "relu": lambda: ("Relu", {}, ()),
+    "relu6": lambda: ("Clip", {}, (0.0, 6.0)),
+    "hardtanh": lambda min_val=-1.0, max_val=1.0: ("Clip", {}, (min_val, max_val)),
+    "leaky_relu": lambda negative_slope=0.01: ("LeakyRelu", {"alpha": negative_slope}, ()),
+    "elu": lambda alpha=1.0: ("Elu", {"alpha": alpha}, ()),
+    "selu": lambda: ("Selu", {}, ()),
+    "celu": lambda alpha=1.0: ("Celu", {"alpha": alpha}, ()),
+    "gelu": lambda approximate="none": ("Gelu", {"approximate": approximate}, ()),
+    "silu": lambda: ("Swish", {}, ()),
+    "mish": lambda: ("Mish", {}, ()),
+    # ONNX's Softplus has no beta and never switches to x: fastgrad's defaults
+    "softplus": lambda beta=1.0, threshold=None: (
+        ("Softplus", {}, ()) if beta == 1.0 and threshold is None else None
+    ),
+    "sigmoid": lambda: ("Sigmoid", {}, ()),
+    "tanh": lambda: ("Tanh", {}, ()),
+    "hardsigmoid": lambda: ("HardSigmoid", {"alpha": 1 / 6, "beta": 0.5}, ()),
+    "hardswish": lambda: ("HardSwish", {}, ()),
+    "softsign": lambda: ("Softsign", {}, ()),
+    "softshrink": lambda lambd=0.5: ("Shrink", {"bias": lambd, "lambd": lambd}, ()),
+    "hardshrink": lambda lambd=0.5: ("Shrink", {"bias": 0.0, "lambd": lambd}, ()),
+}
+# The opset the models declare (Swish, the newest operator used, is from opset 24); each
+# operator resolves to its newest version up to it.
+_ONNX_OPSET = 24
+
+
+class OnnxCalls:
+    """An activation's forward in ONNX Runtime: a one-node model on the CPU provider, run
+    allocating or through I/O binding into a preallocated output."""
+
+    def __init__(self, session, dtype):
+        self._session = session
+        self._dtype = dtype
+
+    def forward_call(self, x, out=None):
+        session = self._session
+        if out is None:
+            return lambda: session.run(None, {"x": x})[0]
+        binding = session.io_binding()
+        binding.bind_cpu_input("x", x)
+        binding.bind_output("y", "cpu", 0, self._dtype, out.shape, out.ctypes.data)
+
+        def run(arrays=(x, out)):
+            # the binding holds the arrays' addresses only: the default keeps them alive
+            session.run_with_iobinding(binding)
+            return arrays[1]
+
+        return run
+
+
+def onnx_peer(activation, dtype, threads, **params):
+    """OnnxCalls for the activation in ``dtype`` on ``threads`` intra-op threads, or None
+    (onnxruntime or onnx not installed, no ONNX operator, or none for this dtype)."""
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError:
+        return None
+    node = _ONNX_NODES.get(activation.name)
+    spelled = node and node(**params)
+    if not spelled:
+        return None
+    op, attributes, constants = spelled
+    helper = onnx.helper
+    element = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    names = [f"c{i}" for i in range(len(constants))]
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x", *names], ["y"], **attributes)],
+        activation.name,
+        [helper.make_tensor_value_info("x", element, ["n"])],
+        [helper.make_tensor_value_info("y", element, ["n"])],
+        [helper.make_tensor(n, element, [], [c]) for n, c in zip(names, constants, strict=True)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _ONNX_OPSET)])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only
+    try:
+        session = onnxruntime.InferenceSession(
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # ONNX Runtime's own error types: no kernel for this dtype
+        if "NOT_IMPLEMENTED" in str(exc) or "INVALID_GRAPH" in str(exc):
+            return None
+        raise
+    return OnnxCalls(session, np.dtype(dtype))

@@ -145,8 +145,8 @@ def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
 
 def time_vs_size_figure(medians, kind, dtype, path):
     """Time per element vs n, one panel per activation, with the memory floor of the
-    kind: fastgrad (out= and allocating), PyTorch (out= and allocating, when measured)
-    and the NumPy reference. The floor is the same data movement with no arithmetic."""
+    kind: fastgrad (out= and allocating), PyTorch (out= and allocating, when measured),
+    ONNX Runtime (out=, forward, when measured) and the NumPy reference. The floor is the same data movement with no arithmetic."""
     plt = _pyplot()
     names = [case.label for case in cases()]
     sizes = sorted({k[3] for k in medians if k[2] == dtype})
@@ -158,6 +158,7 @@ def time_vs_size_figure(medians, kind, dtype, path):
         ("fastgrad", "fastgrad", dict(color="C0", lw=1, ls="--")),
         ("torch_out", "torch out=", dict(color="C3", lw=1.5)),
         ("torch", "torch", dict(color="C3", lw=1, ls="--")),
+        ("onnxruntime_out", "ONNX Runtime out=", dict(color="C2", lw=1.5)),
         ("numpy", "NumPy reference", dict(color="C1", lw=1)),
     )
     floor = np.array([medians.get(("floor", kind, dtype, n, "floor"), np.nan) for n in sizes])

@@ -1,0 +1,39 @@
+"""The ONNX Runtime peer the benchmarks time computes the activation fastgrad computes
+(to MLAS's approximations' accuracy), allocating and through I/O binding alike."""
+
+import numpy as np
+import pytest
+from conftest import DTYPES, cases
+
+import fastgrad as fg
+from fastgrad._peers import onnx_peer
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+# Operators ONNX Runtime has for float32 at least: a missing one here means the peer
+# table or the model building broke, not that the library lacks it.
+HAS_FLOAT32 = {
+    "relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish",
+    "softplus", "sigmoid", "tanh", "hardsigmoid", "hardswish", "softsign", "softshrink",
+    "hardshrink",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("act, params", cases())
+def test_onnx_peer_computes_the_activation(act, params, dtype):
+    peer = onnx_peer(act, dtype, 2, **params)
+    if peer is None:
+        spelled = not params or act.variant and set(params) == {act.variant.param}
+        assert not (dtype == np.float32 and act.name in HAS_FLOAT32 and spelled), act.name
+        pytest.skip("no ONNX operator for this activation and dtype")
+    x = np.linspace(-6, 6, 4001).astype(dtype)
+    want = getattr(fg, act.name)(x, **params)
+    allocated = peer.forward_call(x)()
+    out = np.full_like(x, np.nan)
+    peer.forward_call(x, out)()
+    np.testing.assert_array_equal(out, allocated)
+    # MLAS approximates (hardsigmoid's 1/6 in float32, tanh-based fits): a loose bound that
+    # still tells one activation from another
+    np.testing.assert_allclose(allocated, want, rtol=2e-3, atol=1e-5)
