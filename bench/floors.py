@@ -8,7 +8,7 @@ way its kernels are (``fastgrad._threads.run_parallel``, chunk by chunk). NumPy'
 no kernel that reads and writes these arrays can be faster.
 
 - copy (x -> out): the floor of forward and grad, one array in and one out;
-- add (g, x -> out): the floor of backward, two in and one out;
+- add (g, x -> out): the floor of backward (from x or from the output), two in and one out;
 - copy2 (x -> out1, out2): the floor of fwd_grad, one in and two out.
 """
 
@@ -40,14 +40,22 @@ _FLOORS = {
     name: (numba.njit(serial), numba.njit(nogil=True)(chunk_loop(serial, n_out, {})))
     for name, serial, n_out in (("copy", _copy, 1), ("add", _add, 1), ("copy2", _copy2, 2))
 }
-FLOOR_OF_KIND = {"forward": "copy", "grad": "copy", "backward": "add", "fwd_grad": "copy2"}
+FLOOR_OF_KIND = {
+    "forward": "copy",
+    "grad": "copy",
+    "backward": "add",
+    "fwd_grad": "copy2",
+    "backward_from_output": "add",
+}
 
 
 def floor_call(kind, x, g, threads):
     """A zero-argument callable doing kind's data movement on x (and g)."""
     serial, chunked = _FLOORS[FLOOR_OF_KIND[kind]]
     out = x.copy()
-    arrays = {"backward": (g, x, out), "fwd_grad": (x, out, x.copy())}.get(kind, (x, out))
+    two_in = (g, x, out)
+    arrays = {"backward": two_in, "backward_from_output": two_in, "fwd_grad": (x, out, x.copy())}
+    arrays = arrays.get(kind, (x, out))
     args = (*arrays, 0.0, 0.0)  # the unused parameter slots
     if x.size >= _threads.parallel_min_size(memory_bound=True) and threads > 1:
         return lambda: _threads.run_parallel(chunked, args, x.size, threads)

@@ -34,7 +34,7 @@ from floors import floor_call
 
 import fastgrad as fg
 from fastgrad._peers import onnx_peer, torch_module, torch_peer
-from fastgrad._table import KIND_NAMES, cases
+from fastgrad._table import FROM_OUTPUT, KIND_NAMES, cases, kinds_of
 from fastgrad._threads import PARALLEL_MIN_SIZE
 
 # A call slower than this (seconds, after warm-up) is timed over SLOW_ROUNDS rounds
@@ -60,11 +60,15 @@ SIZE_IMPLS = [
 
 
 def fastgrad_call(impl, case, suffix, x, g):
-    """A zero-argument callable doing the work with fastgrad or the NumPy reference."""
+    """A zero-argument callable doing the work with fastgrad or the NumPy reference (the
+    backward from the output is given fastgrad's forward output, computed here)."""
     module = fg.reference if impl == "numpy" else fg
     fn = getattr(module, case.activation.name + suffix)
     params = case.params
-    args = (g, x) if suffix == "_backward" else (x,)
+    if suffix == FROM_OUTPUT:
+        args = (g, getattr(fg, case.activation.name)(x, **params))
+    else:
+        args = (g, x) if suffix == "_backward" else (x,)
     if impl != "fastgrad_out":
         return lambda: fn(*args, **params)
     out = (np.empty_like(x), np.empty_like(x)) if suffix == "_fwd_grad" else np.empty_like(x)
@@ -83,6 +87,10 @@ def torch_call(impl, case, kind, x, g):
     y, d = (None, None) if impl == "torch" else (torch.empty_like(tx), torch.empty_like(tx))
     if kind == "forward":
         call = peer.forward_call(tx, y)
+    elif kind == "backward_from_output":
+        call = peer.backward_from_output_call(tg, tx, d)
+    elif kind == "backward" and case.activation.torch.backward_takes_output:
+        pytest.skip("PyTorch's backward takes the output: compared under backward_from_output")
     elif kind in ("backward", "grad"):
         call = peer.backward_call(tg if kind == "backward" else ones, tx, d)
     else:
@@ -103,10 +111,16 @@ def onnx_call(impl, case, kind, x):
     return peer.forward_call(x, None if impl == "onnxruntime" else np.empty_like(x))
 
 
+CASE_KINDS = [
+    pytest.param(case, suffix, id=f"{case.label}-{KIND_NAMES[suffix]}")
+    for case in cases()
+    for suffix in kinds_of(case.activation)
+]
+
+
 @pytest.mark.parametrize("n, impl", SIZE_IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("suffix", list(KIND_NAMES), ids=KIND_NAMES.get)
-@pytest.mark.parametrize("case", cases(), ids=lambda c: c.label)
+@pytest.mark.parametrize("case, suffix", CASE_KINDS)
 def test_activation(benchmark, case, suffix, dtype, n, impl):
     x, g = inputs(dtype, n)
     kind = KIND_NAMES[suffix]

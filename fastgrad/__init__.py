@@ -1,14 +1,15 @@
 """fastgrad: activation functions and their gradients as compiled, vectorised kernels.
 
 For each activation ``f`` in the table (``fastgrad.TABLE``): ``f(x)``, ``f_grad(x)``,
-``f_backward(grad_out, x)``, ``f_fwd_grad(x)``, all with ``out=``. Kernels compile on
+``f_backward(grad_out, x)``, ``f_fwd_grad(x)``, all with ``out=``, and for sigmoid, tanh
+and relu ``f_backward_from_output(grad_out, y)`` (PyTorch's contract). Kernels compile on
 first use per dtype (and are cached on disk); importing fastgrad compiles nothing.
 ``fastgrad.reference`` holds the plain NumPy versions.
 """
 
 from . import reference
 from ._api import build_public_functions
-from ._table import ALIASES, KINDS, TABLE
+from ._table import ALIASES, BY_NAME, TABLE, kinds_of
 from ._threads import get_num_threads, set_num_threads
 
 _functions = build_public_functions(TABLE)
@@ -17,7 +18,7 @@ _functions.update(
     {
         alias + suffix: _functions[name + suffix]
         for alias, name in ALIASES.items()
-        for suffix in KINDS
+        for suffix in kinds_of(BY_NAME[name])
     }
 )
 

@@ -19,7 +19,7 @@ import numpy as np
 from . import _threads
 from ._half import run_half
 from ._kernels import kernel_set, outputs_of, run_chunked
-from ._table import KIND_NAMES, KINDS
+from ._table import FROM_OUTPUT, KIND_NAMES, kinds_of
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 # the dtype each array dtype computes in: float16 in float32 (``fastgrad._half``)
@@ -61,12 +61,12 @@ def _coerce(x, fn, what):
     return np.asarray(x, dtype=result, order="C"), result
 
 
-def _coerce_pair(grad_out, x, fn):
+def _coerce_pair(grad_out, x, fn, what="x"):
     g, g_result = _coerce(grad_out, fn, "grad_out")
-    x, x_result = _coerce(x, fn, "x")
+    x, x_result = _coerce(x, fn, what)
     if g.shape != x.shape:
         raise ValueError(
-            f"{fn}: grad_out and x must have the same shape, got {g.shape} and {x.shape}"
+            f"{fn}: grad_out and {what} must have the same shape, got {g.shape} and {x.shape}"
         )
     if g_result is x_result:
         return g, x, x_result
@@ -354,8 +354,9 @@ def _make_unary(activation, suffix, params):
     return unary
 
 
-def _make_backward(activation, suffix, params):
-    """f_backward(grad_out, x): two inputs, one output."""
+def _make_backward(activation, suffix, params, what="x"):
+    """f_backward(grad_out, x): two inputs, one output (``what``: the second input's name
+    in error messages)."""
     fn_name = activation.name + suffix
     pick, compiled, with_params, threshold = _kernel_picker(
         activation, KIND_NAMES[suffix], params, fn_name
@@ -383,7 +384,7 @@ def _make_backward(activation, suffix, params):
             if _writable_1d(out, x.dtype, x.size):
                 kernel(grad_out, x, out, a, b)
                 return out
-        g, arr, result = _coerce_pair(grad_out, x, fn_name)
+        g, arr, result = _coerce_pair(grad_out, x, fn_name, what)
         kernel, a, b = pick((g, arr), kw)
         inputs = (g, arr) if arr.ndim == 1 else (g.reshape(-1), arr.reshape(-1))
         if out is not None:
@@ -452,11 +453,22 @@ def _make_fwd_grad(activation, suffix, params):
     return fwd_grad
 
 
+def _make_backward_from_output(activation, suffix, params):
+    """f_backward_from_output(grad_out, y): the backward kernel shape, given y."""
+    backward = _make_backward(activation, suffix, params, what="y")
+
+    def backward_from_output(grad_out, y, *, out=None, **kw):
+        return backward(grad_out, y, out=out, **kw)
+
+    return backward_from_output
+
+
 _MAKERS = {
     "": _make_unary,
     "_grad": _make_unary,
     "_backward": _make_backward,
     "_fwd_grad": _make_fwd_grad,
+    FROM_OUTPUT: _make_backward_from_output,
 }
 
 
@@ -464,6 +476,7 @@ _MAKERS = {
 
 _X = inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _G = inspect.Parameter("grad_out", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_Y = inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _OUT = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
 
 _RETURNS = {
@@ -471,6 +484,8 @@ _RETURNS = {
     "_grad": "dy/dx at x",
     "_backward": "grad_out * dy/dx at x (the input gradient of a backward pass)",
     "_fwd_grad": "the pair (y, dy/dx), computed in one pass over memory",
+    FROM_OUTPUT: "grad_out * dy/dx given the forward's output y = f(x) (PyTorch's\n"
+    "contract; the accuracy trade is under 'Given the output' below)",
 }
 
 
@@ -498,6 +513,10 @@ def _example(activation, suffix):
             f"fg.{name}_fwd_grad(x{kw})[1]",
             lambda: getattr(reference, name + "_fwd_grad")(x, **params)[1],
         ),
+        FROM_OUTPUT: (
+            f"fg.{name}{FROM_OUTPUT}(np.full(3, 0.5), fg.{name}(x))",
+            lambda: getattr(reference, name + FROM_OUTPUT)(g, getattr(reference, name)(x)),
+        ),
     }[suffix]
     return (
         ">>> import numpy as np, fastgrad as fg\n"
@@ -517,9 +536,14 @@ def _math_doc(activation):
     )
 
 
+def _from_output_doc(activation):
+    """The from-output derivative's math (its own docstring), after the activation's."""
+    return "Given the output:\n\n" + inspect.cleandoc(activation.from_output.__doc__) + "\n\n"
+
+
 def _document(fn, activation, suffix, params):
     name = activation.name + suffix
-    head = [_G, _X] if suffix == "_backward" else [_X]
+    head = {"_backward": [_G, _X], FROM_OUTPUT: [_G, _Y]}.get(suffix, [_X])
     fn.__signature__ = inspect.Signature(head + [_OUT] + params.signature)
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = "fastgrad"
@@ -530,11 +554,12 @@ def _document(fn, activation, suffix, params):
     )
     example = _example(activation, suffix).replace("\n", "\n    ")
     fn.__doc__ = (
-        f"{activation.title}: {KINDS[suffix]}.\n\n"
+        f"{activation.title}: {kinds_of(activation)[suffix]}.\n\n"
         f"Returns {_RETURNS[suffix]}, in the input's shape; float32 stays float32, float64\n"
         f"stays float64, float16 is computed in float32, bool/int become float64.\n"
         f"out: {out_doc}.\n\n"
         f"{_math_doc(activation)}\n\n"
+        f"{_from_output_doc(activation) if suffix == FROM_OUTPUT else ''}"
         f"Example::\n\n    {example}\n"
     )
     return fn
@@ -545,7 +570,7 @@ def build_public_functions(table):
     functions = {}
     for act in table:
         params = _Params(act)
-        for suffix in KINDS:
+        for suffix in kinds_of(act):
             fn = _MAKERS[suffix](act, suffix, params)
             functions[act.name + suffix] = _document(fn, act, suffix, params)
     return functions

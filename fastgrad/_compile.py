@@ -15,11 +15,11 @@ import numpy as np
 
 
 def _compile_one(name, variant, dtype):
-    from ._kernels import KERNEL_NAMES, kernel_set
+    from ._kernels import kernel_set
     from ._table import BY_NAME
 
     kernels = kernel_set(BY_NAME[name], dtype, variant)
-    for kind in KERNEL_NAMES:
+    for kind in kernels.names():
         for parallel in (False, True):
             kernels.get(kind, parallel)  # compiles, or loads from the cache
     return name, variant, np.dtype(dtype).name

@@ -202,6 +202,8 @@ _KERNELS = {
     "grad": (_map, {"_f": 1}, 1),
     "backward": (_scaled, {"_df": 1}, 1),
     "fwd_grad": (_pair, {"_f": 0, "_df": 1}, 2),
+    # the derivative given the output (activations with ``from_output`` only)
+    "backward_from_output": (_scaled, {"_df": 2}, 1),
 }
 KERNEL_NAMES = tuple(_KERNELS)
 
@@ -264,10 +266,20 @@ class KernelSet:
         self._dispatchers = {}
 
     def scalars(self):
-        """The activation's scalar (forward, derivative) in this dtype."""
+        """The activation's scalar (forward, derivative, derivative given the output or
+        None) in this dtype."""
         if self._scalars is None:
-            self._scalars = self.math(self.dtype.type, elementary(self.dtype))
+            F, m = self.dtype.type, elementary(self.dtype)
+            from_output = self.activation.from_output
+            self._scalars = (*self.math(F, m), from_output and from_output(F, m))
         return self._scalars
+
+    def names(self):
+        """The kernels this activation has: every name but ``backward_from_output``,
+        which needs ``from_output``."""
+        if self.activation.from_output is None:
+            return tuple(n for n in KERNEL_NAMES if n != "backward_from_output")
+        return KERNEL_NAMES
 
     def get(self, name, parallel):
         """Kernel ``name`` (serial, or chunked if ``parallel``) as a callable: the compiled

@@ -80,6 +80,19 @@ class TorchCalls:
         overload = getattr(op, self._peer.backward_out)
         return lambda: overload(*args, **{self._peer.backward_out: out}, **kwargs)
 
+    def backward_from_output_call(self, g, x, out=None):
+        """A callable computing grad_out * dy/dx from the forward's output (computed here,
+        outside the timing), PyTorch's kernel for it, into ``out``; None when the
+        activation has none."""
+        if self._peer.from_output_call is None:
+            return None
+        op = getattr(self._aten, self._peer.backward)
+        args, kwargs = self._peer.from_output_call(g, self.forward_call(x)())
+        if out is None:
+            return lambda: op(*args, **kwargs)
+        overload = getattr(op, self._peer.backward_out)
+        return lambda: overload(*args, **{self._peer.backward_out: out}, **kwargs)
+
 
 def torch_peer(activation, **params):
     """TorchCalls for the activation, or None (no torch, or no torch equivalent)."""

@@ -36,6 +36,10 @@ class TorchPeer:
       ``backward_call(aten, grad_out, x, y, **params)`` give their (args, kwargs); y is
       the forward's output, which some backward kernels take instead of x.
     - ``backward_out``: the name of the backward's ``out=`` overload (None: it has none).
+    - ``backward_takes_output``: the backward kernel takes y, not x (sigmoid, tanh): it is
+      fastgrad's ``f_backward_from_output``'s peer, and ``f_backward`` has none.
+    - ``from_output_call(g, y)``: the (args, kwargs) of the backward kernel given the
+      output, for activations with ``from_output`` (None: others).
     """
 
     functional: str
@@ -45,6 +49,8 @@ class TorchPeer:
     backward_call: Callable = _g_x
     backward_out: str | None = "grad_input"
     functional_kwargs: Callable = lambda **params: params
+    backward_takes_output: bool = False
+    from_output_call: Callable | None = None
 
 
 def _aten(forward, backward, defaults, backward_names=None):
@@ -95,6 +101,9 @@ class Activation:
     exact: bool = False
     # the parameters tests, benchmarks and plots use when they need values (required ones)
     default_params: dict = field(default_factory=dict)
+    # (F, elementary) -> scalar derivative given the output, (y, a, b) -> dy/dx: for the
+    # activations whose PyTorch autograd saves the output (``f_backward_from_output``)
+    from_output: Callable | None = None
 
     @property
     def doc(self):
@@ -181,8 +190,16 @@ def _softplus_backward_call(aten, g, x, y, **params):
     return (g, x, *_torch_softplus_threshold(**params)), {}
 
 
-def _takes_y(aten, g, x, y, **params):
-    return (g, y), {}
+def _output_peer(name):
+    """sigmoid and tanh: PyTorch's backward kernel takes the forward's output y."""
+    return TorchPeer(
+        name,
+        name,
+        f"{name}_backward",
+        backward_call=lambda aten, g, x, y: ((g, y), {}),
+        backward_takes_output=True,
+        from_output_call=lambda g, y: ((g, y), {}),
+    )
 
 
 def _log_sigmoid_backward_call(aten, g, x, y):
@@ -209,7 +226,9 @@ TABLE = (
             "relu",
             "threshold_backward",
             backward_call=lambda aten, g, x, y: ((g, x, 0.0), {}),
+            from_output_call=lambda g, y: ((g, y, 0.0), {}),
         ),
+        from_output=piecewise.relu_from_output,
     ),
     Activation(
         "relu6",
@@ -356,7 +375,8 @@ TABLE = (
         "sigmoid",
         logistic.sigmoid,
         "Sigmoid",
-        torch=TorchPeer("sigmoid", "sigmoid", "sigmoid_backward", backward_call=_takes_y),
+        torch=_output_peer("sigmoid"),
+        from_output=logistic.sigmoid_from_output,
     ),
     Activation(
         "log_sigmoid",
@@ -374,7 +394,8 @@ TABLE = (
         hyperbolic.tanh,
         "Tanh",
         plot_range=(-5.0, 5.0),
-        torch=TorchPeer("tanh", "tanh", "tanh_backward", backward_call=_takes_y),
+        torch=_output_peer("tanh"),
+        from_output=hyperbolic.tanh_from_output,
     ),
     Activation(
         "hardsigmoid",
@@ -435,13 +456,32 @@ KINDS = {
     "_backward": "backward, grad_out * dy/dx",
     "_fwd_grad": "forward and derivative in one pass, (y, dy/dx)",
 }
+# The fifth, for the activations with ``from_output`` only.
+FROM_OUTPUT = "_backward_from_output"
+FROM_OUTPUT_KIND = "backward from the output, grad_out * dy/dx given y = f(x)"
 
 
 # The kind of each public suffix, as the kernels, benchmarks and plots name it.
-KIND_NAMES = {"": "forward", "_grad": "grad", "_backward": "backward", "_fwd_grad": "fwd_grad"}
+KIND_NAMES = {
+    "": "forward",
+    "_grad": "grad",
+    "_backward": "backward",
+    "_fwd_grad": "fwd_grad",
+    FROM_OUTPUT: "backward_from_output",
+}
+
+
+def kinds_of(activation):
+    """{suffix: what it computes} of the activation's public functions."""
+    if activation.from_output is None:
+        return KINDS
+    return {**KINDS, FROM_OUTPUT: FROM_OUTPUT_KIND}
 
 
 def public_names():
-    """Every public function name: the table's four per activation, and their aliases."""
-    names = [act.name for act in TABLE] + list(ALIASES)
-    return [name + suffix for name in names for suffix in KINDS]
+    """Every public function name: the table's per activation, and their aliases."""
+    acts = [*TABLE, *(BY_NAME[name] for name in ALIASES.values())]
+    names = [*(act.name for act in TABLE), *ALIASES]
+    return [
+        name + suffix for name, act in zip(names, acts, strict=True) for suffix in kinds_of(act)
+    ]

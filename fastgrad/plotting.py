@@ -146,7 +146,8 @@ def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
 def time_vs_size_figure(medians, kind, dtype, path):
     """Time per element vs n, one panel per activation, with the memory floor of the
     kind: fastgrad (out= and allocating), PyTorch (out= and allocating, when measured),
-    ONNX Runtime (out=, forward, when measured) and the NumPy reference. The floor is the same data movement with no arithmetic."""
+    ONNX Runtime (out=, forward, when measured) and the NumPy reference. The floor is
+    the same data movement with no arithmetic."""
     plt = _pyplot()
     names = [case.label for case in cases()]
     sizes = sorted({k[3] for k in medians if k[2] == dtype})

@@ -6,7 +6,8 @@ a readable specification; accuracy is judged against mpmath, not against these (
 example ``sigmoid_grad`` below uses y*(1-y), which cancels to 0 in the tails).
 
 For each activation ``f`` there are ``f(x)``, ``f_grad(x)``, ``f_backward(grad_out, x)``
-(= grad_out * f_grad(x)) and ``f_fwd_grad(x)`` (= (f(x), f_grad(x))), as in ``fastgrad``.
+(= grad_out * f_grad(x)) and ``f_fwd_grad(x)`` (= (f(x), f_grad(x))), as in ``fastgrad``;
+for sigmoid, tanh and relu also ``f_backward_from_output(grad_out, y)``.
 """
 
 import math
@@ -221,6 +222,20 @@ def hardshrink(x, lambd=0.5):
 
 def hardshrink_grad(x, lambd=0.5):
     return (np.abs(x) > lambd).astype(x.dtype)
+
+
+# The backward from the output (PyTorch's contract, for the activations whose autograd
+# saves y): the formulas as PyTorch writes them.
+def sigmoid_backward_from_output(grad_out, y):
+    return grad_out * (1 - y) * y
+
+
+def tanh_backward_from_output(grad_out, y):
+    return grad_out * (1 - y * y)
+
+
+def relu_backward_from_output(grad_out, y):
+    return grad_out * relu_grad(y)
 
 
 def _make_backward(grad):

@@ -97,5 +97,6 @@ def kernel_arguments(name, x, g, alias="none"):
         "forward": (src, out),
         "grad": (src, out),
         "backward": (g, src, out),
+        "backward_from_output": (g, src, out),
         "fwd_grad": (src, out, np.empty_like(x)),
     }[name]

@@ -35,6 +35,24 @@ def relu(F, m):
     return forward, derivative
 
 
+def relu_from_output(F, m):
+    """relu's derivative given its output y = relu(x), as PyTorch's autograd computes it
+    (``threshold_backward(grad, output, 0)``: it saves y, not x).
+
+    Formula: relu'(x) = 1 if y > 0 else 0 (y > 0 exactly where x > 0).
+    Computed: that comparison, so the same values as relu's derivative at x, the kink
+    relu'(0) = 0 included: nothing is lost. NaN gives NaN (PyTorch: grad_out).
+    """
+    zero, one = F(0), F(1)
+
+    @scalar
+    def derivative(y, a, b):
+        d = one if y > zero else zero
+        return y if y != y else d
+
+    return derivative
+
+
 def relu6(F, m):
     """ReLU capped at 6.
 
