@@ -43,7 +43,8 @@ bench: compile
 	mkdir -p bench/results
 	$(PY) -m pytest -q bench --benchmark-only --benchmark-json=$(BENCH_JSON) \
 		--benchmark-max-time=0.2 --benchmark-sort=name
-	$(PY) bench/report.py $(BENCH_JSON) > bench/results/summary.md
+	$(PY) bench/instructions.py bench/results/instructions.json
+	$(PY) bench/report.py $(BENCH_JSON) bench/results/instructions.json > bench/results/summary.md
 	$(MAKE) plots
 
 # The full accuracy sweep against the mpmath oracle: plots/accuracy.md and

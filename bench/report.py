@@ -1,10 +1,12 @@
 """The benchmark's key figures as Markdown (medians, one run), and the speed targets.
 
-python bench/report.py bench/results/latest.json
+python bench/report.py bench/results/latest.json [bench/results/instructions.json]
 
 Per activation, kind, dtype and n: the NumPy reference, PyTorch (allocating and out=),
 ONNX Runtime (forward, allocating and out=), fastgrad (allocating, out=, one thread) and
-the memory floor of that kind (``floors.py``), then the ratios the targets are stated in.
+the memory floor of that kind (``floors.py``), fastgrad's static vector instructions per
+element of the kernel's main loop (``instructions.py``, where given), then the ratios
+the targets are stated in.
 The targets (the speed issue's, forward and backward, with out=, on the same threads):
 - above the smallest n, fastgrad no slower than the fastest peer that has the kernel
   (PyTorch, ONNX Runtime), within ``PEER_NOISE``;
@@ -47,8 +49,10 @@ def _ratio(a, b):
     return "-" if a is None or b is None else f"{a / b:.2f}"
 
 
-def rows(medians):
-    """One dict per (activation, kind, dtype, n) with every implementation's median."""
+def rows(medians, instructions=None):
+    """One dict per (activation, kind, dtype, n) with every implementation's median (and
+    the kernel's vector instructions per element, from ``instructions``)."""
+    instructions = instructions or {}
     sizes = sorted({k[3] for k in medians})
     out = []
     for case in cases():
@@ -64,6 +68,8 @@ def rows(medians):
                     for impl in IMPLS:
                         row[impl] = medians.get(key + (impl,))
                     row["floor"] = medians.get(("floor", kind, dtype, n, "floor"))
+                    counted = instructions.get(f"{label} {kind} {dtype}")
+                    row["instructions"] = counted and counted["per_element"]
                     out.append(row)
     return out
 
@@ -125,15 +131,15 @@ def compact(medians, sizes=None, kinds=("forward", "backward")):
     return "\n".join(lines)
 
 
-def markdown(medians):
-    table = rows(medians)
+def markdown(medians, instructions=None):
+    table = rows(medians, instructions)
     sizes = sorted({r["n"] for r in table})
     lines = [
         "| activation | kind | dtype | n | numpy | torch | torch out= | onnxruntime | "
         "onnxruntime out= | fastgrad | fastgrad out= | fastgrad 1 thread | floor | "
         "numpy / fastgrad | torch / fastgrad | fastgrad out= / best peer out= | "
-        "fastgrad out= / floor |",
-        "|" + "---|" * 17,
+        "fastgrad out= / floor | fastgrad vector instructions per element |",
+        "|" + "---|" * 18,
     ]
     for r in table:
         lines.append(
@@ -154,7 +160,7 @@ def markdown(medians):
             )
             + f" | {_ratio(r['numpy'], r['fastgrad'])} | {_ratio(r['torch'], r['fastgrad'])} | "
             f"{_ratio(r['fastgrad_out'], best_peer(r)[0])} | "
-            f"{_ratio(r['fastgrad_out'], r['floor'])} |"
+            f"{_ratio(r['fastgrad_out'], r['floor'])} | {r['instructions'] or '-'} |"
         )
     missed = [(r, misses(r, sizes)) for r in table]
     missed = [(r, m) for r, m in missed if m]
@@ -289,14 +295,20 @@ def machine(bench_json):
     )
 
 
+def load_instructions(path):
+    """{"<activation> <kind> <dtype>": {"per_element", "bits"}} from instructions.py."""
+    return json.loads(pathlib.Path(path).read_text())["kernels"]
+
+
 if __name__ == "__main__":
     medians = load_medians(sys.argv[1])
+    counts = load_instructions(sys.argv[2]) if len(sys.argv) > 2 else None
     print(
         machine(sys.argv[1]),
         mlp_table(mlp_rows(sys.argv[1])),
         inputs_table(inputs_rows(sys.argv[1])),
         compact(medians),
         compact(medians, sorted({k[3] for k in medians}), kinds=("backward_from_output",)),
-        markdown(medians),
+        markdown(medians, counts),
         sep="\n\n",
     )
