@@ -13,7 +13,7 @@ from ._table import ALIASES, BY_NAME, TABLE, kinds_of
 from ._threads import get_num_threads, set_num_threads
 
 _functions = build_public_functions(TABLE)
-# PyTorch's other names (swish for silu): the same function objects
+# PyTorch's other names (swish for silu, logsigmoid): the same function objects
 _functions.update(
     {
         alias + suffix: _functions[name + suffix]

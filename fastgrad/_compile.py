@@ -25,6 +25,20 @@ def _compile_one(name, variant, dtype):
     return name, variant, np.dtype(dtype).name
 
 
+def _compile_helpers():
+    """The small compiled helpers of parallel and float16 calls (``_threads``, ``_half``),
+    compiled (or loaded) by calling them once."""
+    from . import _half, _threads
+
+    counters = np.zeros(2, np.int64)
+    _threads._poll_done(counters, 0, 1)
+    _half._take(counters, 0)
+    _half._count_block(counters)
+    values = np.zeros(1, np.float32)
+    _half._to_float32(np.zeros(1, np.uint16), values)
+    _half._to_float16(values, np.zeros(1, np.uint16))
+
+
 def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None):
     """Compile (or load from the cache) every kernel (every variant) of ``names``
     (default: the whole table) in ``dtypes``, in ``processes`` worker processes (default:
@@ -32,6 +46,7 @@ def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None):
     Returns the (activation, variant, dtype) triples done."""
     from ._table import BY_NAME, TABLE
 
+    _compile_helpers()
     names = names or [a.name for a in TABLE]
     jobs = [(n, v, d) for n in names for v in BY_NAME[n].maths() for d in dtypes]
     processes = processes or os.cpu_count() or 1

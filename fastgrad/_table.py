@@ -445,7 +445,9 @@ TABLE = (
     ),
 )
 
-ALIASES = {"swish": "silu"}  # PyTorch's other name: the same four functions
+# PyTorch's other names (torch.nn.functional.logsigmoid, nn.SiLU's "swish"): the same
+# function objects under a second name
+ALIASES = {"swish": "silu", "logsigmoid": "log_sigmoid"}
 
 BY_NAME = {act.name: act for act in TABLE}
 

@@ -84,8 +84,3 @@ DELIBERATE = {
         "PyTorch's autograd computes alpha * exp(x * float32(1/alpha)): 1 - 4e-8 at 0",
     ),
 }
-
-
-def test_swish_is_silu():
-    for suffix in ("", "_grad", "_backward", "_fwd_grad"):
-        assert getattr(fg, "swish" + suffix) is getattr(fg, "silu" + suffix)

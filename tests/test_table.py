@@ -67,3 +67,39 @@ def test_math_builds_a_scalar_pair_per_dtype(act):
     for dtype in (np.float32, np.float64):
         forward, derivative = act.math(dtype, elementary(dtype))
         assert callable(forward) and callable(derivative)
+
+
+def test_aliases_are_the_same_functions():
+    """PyTorch's other spellings: swish (silu) and logsigmoid (F.logsigmoid)."""
+    from fastgrad._table import ALIASES, BY_NAME
+
+    assert ALIASES == {"swish": "silu", "logsigmoid": "log_sigmoid"}
+    for alias, name in ALIASES.items():
+        for suffix in kinds_of(BY_NAME[name]):
+            assert getattr(fg, alias + suffix) is getattr(fg, name + suffix)
+            assert alias + suffix in fg.__all__
+
+
+def test_compile_command_line(tmp_path):
+    """--help prints the usage and compiles nothing; an unknown name is an error naming
+    it; names (aliases too) and dtypes select what is compiled."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+
+    def run(*args):
+        command = [sys.executable, "-m", "fastgrad.compile", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+    helped = run("--help")
+    assert helped.returncode == 0 and "usage: python -m fastgrad.compile" in helped.stdout
+    assert "logsigmoid" in helped.stdout
+    assert not list(tmp_path.rglob("_kernels.*"))
+    wrong = run("gelu", "nonsense")
+    assert wrong.returncode == 2 and "unknown activation(s): nonsense" in wrong.stderr
+    done = run("relu", "--dtypes", "float32", "--processes", "1")
+    assert done.returncode == 0 and "1 kernel sets ready" in done.stdout, done.stderr
+    names = {p.name.split("__")[0] for p in tmp_path.rglob("_kernels.*.nbi")}
+    assert names == {"_kernels.relu"}, names
