@@ -1,0 +1,78 @@
+"""fastgrad.torch: autograd functions with torch.nn.functional's signatures, on
+fastgrad's kernels: forward equal to fastgrad's, gradients pass torch.autograd.gradcheck."""
+
+import numpy as np
+import pytest
+from conftest import cases
+
+import fastgrad as fg
+from fastgrad._peers import torch_module
+
+torch = torch_module()
+pytestmark = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+
+
+def _points(act, params):
+    """Points for gradcheck, away from the kinks (finite differences straddle them)."""
+    x = np.linspace(-4.1, 4.3, 23)
+    kinks = np.array(act.kinks_at(params) or [np.inf])
+    return x[np.min(np.abs(x[:, None] - kinks[None, :]), axis=1) > 1e-3]
+
+
+def _torch_function(act):
+    import fastgrad.torch as fgt
+
+    return getattr(fgt, {"log_sigmoid": "logsigmoid"}.get(act.name, act.name))
+
+
+@pytest.mark.parametrize("act, params", cases())
+def test_forward_is_fastgrads_and_gradients_pass_gradcheck(act, params):
+    fn = _torch_function(act)
+    if act.name == "softplus" and "threshold" not in params:
+        params = {**params, "threshold": None}  # fastgrad's default; PyTorch's is 20
+    x = torch.tensor(_points(act, params), dtype=torch.float64, requires_grad=True)
+    np.testing.assert_array_equal(
+        fn(x, **params).detach().numpy(), getattr(fg, act.name)(x.detach().numpy(), **params)
+    )
+    assert torch.autograd.gradcheck(lambda t: fn(t, **params), (x,))
+    x32 = x.detach().float().requires_grad_(True)
+    fn(x32, **params).sum().backward()
+    np.testing.assert_array_equal(
+        x32.grad.numpy(), getattr(fg, act.name + "_grad")(x32.detach().numpy(), **params)
+    )
+
+
+def test_pytorch_signatures_defaults_and_refusals():
+    import fastgrad.torch as fgt
+
+    t = torch.linspace(-30, 30, 7, dtype=torch.float64)
+    # softplus keeps PyTorch's threshold=20 default: the identity beyond it
+    np.testing.assert_array_equal(fgt.softplus(t).numpy(), fg.softplus(t.numpy(), threshold=20))
+    assert fgt.softplus(t)[-1].item() == 30.0
+    assert fgt.elu(t, 0.5).numpy().tolist() == fgt.elu(t, alpha=0.5).numpy().tolist()
+    assert fgt.gelu(t, approximate="tanh").shape == t.shape
+    assert fgt.logsigmoid(t).dtype == torch.float64
+    with pytest.raises(ValueError, match="inplace"):
+        fgt.relu(t, inplace=True)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        fgt.relu(torch.ones(3, dtype=torch.int64))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        fgt.relu(np.ones(3))
+    with pytest.raises(TypeError):
+        fgt.threshold(t)  # threshold and value are required, as in PyTorch
+    # strided tensors and a 0-d one
+    assert torch.equal(fgt.tanh(t[::2]), torch.from_numpy(fg.tanh(t[::2].numpy())))
+    assert fgt.sigmoid(torch.tensor(0.0)).item() == 0.5
+
+
+def test_left_tail_gradient_keeps_its_digits():
+    """The issue's example: PyTorch's sigmoid backward (from the output) is 0 where y
+    rounds to 1; fastgrad.torch's (from x) is the true value."""
+    import fastgrad.torch as fgt
+
+    x = torch.tensor([20.0, 40.0], dtype=torch.float64, requires_grad=True)
+    fgt.sigmoid(x).sum().backward()
+    assert x.grad[1].item() == pytest.approx(4.248354255291589e-18, rel=1e-14)
+    xt = x.detach().clone().requires_grad_(True)
+    torch.sigmoid(xt).sum().backward()
+    assert xt.grad[1].item() == 0.0
