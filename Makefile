@@ -10,7 +10,7 @@ BENCH_JSON := bench/results/latest.json
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench,plot,dev,peers]'
+	$(PY) -m pip install --quiet -e '.[test,bench,plot,dev,peers,duck]'
 	touch $(STAMP)
 
 # Every kernel compiled into Numba's on-disk cache, on all cores (seconds when cached).
@@ -56,10 +56,11 @@ accuracy: compile
 
 plots: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m fastgrad.plotting --bench $(BENCH_JSON) --out plots
+	MPLBACKEND=Agg $(PY) examples/vanishing_gradients.py --out plots/vanishing_gradients.png
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check fastgrad tests bench
-	$(VENV)/bin/ruff format --check fastgrad tests bench
+	$(VENV)/bin/ruff check fastgrad tests bench examples
+	$(VENV)/bin/ruff format --check fastgrad tests bench examples
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

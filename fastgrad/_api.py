@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from . import _threads
+from . import _duck, _threads
 from ._half import run_half
 from ._kernels import kernel_set, outputs_of, run_chunked
 from ._table import FROM_OUTPUT, KIND_NAMES, kinds_of
@@ -26,6 +26,7 @@ _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float
 _COMPUTE_DTYPE = {_F16: _F32, _F32: _F32, _F64: _F64}
 _NATIVE_FLOATS = {2: _F16, 4: _F32, 8: _F64}
 _F32_MAX = float(np.finfo(np.float32).max)
+_PYTHON_NUMBERS = (bool, int, float)
 _F32_SMALLEST = float(np.finfo(np.float32).smallest_subnormal)
 
 
@@ -62,12 +63,27 @@ def _coerce(x, fn, what):
 
 
 def _coerce_pair(grad_out, x, fn, what="x"):
-    g, g_result = _coerce(grad_out, fn, "grad_out")
+    """Both inputs as C-contiguous arrays of one shape (NumPy's broadcasting: a scalar or
+    smaller grad_out, or x, is repeated) and the result dtype."""
     x, x_result = _coerce(x, fn, what)
+    if type(grad_out) in _PYTHON_NUMBERS:  # NumPy's rule: a Python number takes x's dtype
+        try:
+            with np.errstate(over="ignore"):  # 1e300 in float32: inf, quietly
+                g, g_result = np.asarray(grad_out, dtype=x_result), x_result
+        except OverflowError:
+            raise ValueError(f"{fn}: grad_out {grad_out!r:.40} is too large for a float") from None
+    else:
+        g, g_result = _coerce(grad_out, fn, "grad_out")
     if g.shape != x.shape:
-        raise ValueError(
-            f"{fn}: grad_out and {what} must have the same shape, got {g.shape} and {x.shape}"
-        )
+        try:
+            shape = np.broadcast_shapes(g.shape, x.shape)
+        except ValueError:
+            raise ValueError(
+                f"{fn}: grad_out and {what} must have broadcastable shapes, got {g.shape} "
+                f"and {x.shape}"
+            ) from None
+        g = np.ascontiguousarray(np.broadcast_to(g, shape))
+        x = np.ascontiguousarray(np.broadcast_to(x, shape))
     if g_result is x_result:
         return g, x, x_result
     result = np.promote_types(g_result, x_result)
@@ -109,6 +125,13 @@ def _fast_kernel(x, k32, k64, threshold):
     if kernel is None:
         return None
     return kernel if x.flags.c_contiguous else None
+
+
+def _duck_dtype(inputs, fn):
+    """The result dtype for Dask/xarray inputs, by the dtype policy (a Python number
+    beside them takes the array's dtype, as in NumPy)."""
+    arrays = [v for v in inputs if type(v) not in _PYTHON_NUMBERS]
+    return np.result_type(*(_result_dtype(np.dtype(v.dtype), fn, "input") for v in arrays))
 
 
 def _check_out(out, shape, dtype, fn, what="out"):
@@ -251,7 +274,10 @@ def _kernel_picker(activation, kind, params, fn):
         for dt in (_F32, _F64)
     }
     n_out = outputs_of(kind)
-    threshold = _threads.parallel_min_size(activation.memory_bound)
+    # the backward from the output is a multiply-add per element: memory-bound whatever
+    # the activation
+    memory_bound = activation.memory_bound or kind == KIND_NAMES[FROM_OUTPUT]
+    threshold = _threads.parallel_min_size(memory_bound)
     resolved = {}  # (dtype, keywords, their types) -> ([serial, chunked], a, b)
 
     def pick(inputs, kw):
@@ -342,6 +368,8 @@ def _make_unary(activation, suffix, params):
             if _writable_1d(out, x.dtype, x.size):
                 kernel(x, out, a, b)
                 return out
+        if _duck.is_duck(x):
+            return _duck.call(unary, (x,), out, kw, 1, _duck_dtype((x,), fn_name))
         arr, result = _as_array(x, fn_name)
         kernel, a, b = pick((arr,), kw)
         flat = arr if arr.ndim == 1 else arr.reshape(-1)
@@ -384,6 +412,9 @@ def _make_backward(activation, suffix, params, what="x"):
             if _writable_1d(out, x.dtype, x.size):
                 kernel(grad_out, x, out, a, b)
                 return out
+        if _duck.is_duck(x) or _duck.is_duck(grad_out):
+            inputs = (grad_out, x)
+            return _duck.call(backward, inputs, out, kw, 1, _duck_dtype(inputs, fn_name))
         g, arr, result = _coerce_pair(grad_out, x, fn_name, what)
         kernel, a, b = pick((g, arr), kw)
         inputs = (g, arr) if arr.ndim == 1 else (g.reshape(-1), arr.reshape(-1))
@@ -427,6 +458,8 @@ def _make_fwd_grad(activation, suffix, params):
                 if not kernel(x, out[0], out[1], a, b):
                     raise ValueError(overlap)
                 return out
+        if _duck.is_duck(x):
+            return _duck.call(fwd_grad, (x,), out, kw, 2, _duck_dtype((x,), fn_name))
         arr, result = _as_array(x, fn_name)
         kernel, a, b = pick((arr,), kw)
         if out is None:

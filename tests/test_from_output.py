@@ -128,3 +128,26 @@ def test_agrees_with_pytorchs_from_output_kernel(name, dtype):
     assert diff.max() <= 3, (y[np.argmax(diff)], ours[np.argmax(diff)], theirs[np.argmax(diff)])
     exact_ys = np.isin(y, [0.0, 1.0, -1.0, 0.5])
     np.testing.assert_array_equal(ours[exact_ys], theirs[exact_ys])
+
+
+def test_from_output_runs_on_threads_only_where_memory_bound_kernels_do(monkeypatch):
+    """A multiply-add per element: the threshold of the memory-bound (piecewise) kernels,
+    not sigmoid's own (threads slowed such kernels below it)."""
+    from fastgrad import _threads
+
+    calls = []
+    real = _threads.run_parallel
+    monkeypatch.setattr(_threads, "run_parallel", lambda *a, **k: calls.append(a) or real(*a, **k))
+    threads = fg.get_num_threads()
+    fg.set_num_threads(2)
+    try:
+        x = np.linspace(-3, 3, _threads.PARALLEL_MIN_SIZE + 5).astype(np.float32)
+        fg.sigmoid_backward(x, x)
+        assert len(calls) == 1
+        fg.sigmoid_backward_from_output(x, fg.sigmoid(x))
+        assert len(calls) == 2  # only the forward
+        big = np.zeros(_threads.PARALLEL_MIN_SIZE_MEMORY_BOUND, np.float32)
+        fg.sigmoid_backward_from_output(big, big)
+        assert len(calls) == 3
+    finally:
+        fg.set_num_threads(threads)

@@ -224,10 +224,10 @@ def test_bad_out_raises_before_writing(act):
 @pytest.mark.parametrize("act", ACTS)
 def test_backward_shapes_and_dtypes(act):
     x = np.linspace(-3, 3, 10)
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match="broadcastable shapes"):
         public(act, "_backward")(np.ones(9), x)
-    with pytest.raises(ValueError, match="same shape"):
-        public(act, "_backward")(np.ones((10, 1)), x)
+    with pytest.raises(ValueError, match="broadcastable shapes"):
+        public(act, "_backward")(np.ones((10, 2)), x)
     r = public(act, "_backward")(np.ones(10, np.float32), x.astype(np.float32))
     assert r.dtype == np.float32
     r = public(act, "_backward")(np.ones(10, np.float32), x)
@@ -368,3 +368,23 @@ def test_threads():
         fg.set_num_threads(0)
     with pytest.raises(TypeError):
         fg.set_num_threads(1.5)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_grad_out_broadcasts_as_numpy_does(act):
+    """A scalar or smaller grad_out (or x) is repeated, NumPy's rule: the result is the
+    one of the broadcast arrays, bit for bit, and out= takes the broadcast shape."""
+    backward = public(act, "_backward")
+    x = np.linspace(-3, 3, 12).reshape(3, 4)
+    full = backward(np.full_like(x, 0.5), x)
+    np.testing.assert_array_equal(backward(0.5, x), full)
+    np.testing.assert_array_equal(backward(np.full(4, 0.5), x), full)
+    g = np.linspace(-1, 1, 3).reshape(3, 1)
+    np.testing.assert_array_equal(
+        backward(g, x[0]), backward(np.broadcast_to(g, (3, 4)), np.tile(x[0], (3, 1)))
+    )
+    out = np.empty((3, 4))
+    assert backward(0.5, x, out=out) is out
+    np.testing.assert_array_equal(out, full)
+    y = np.float32(2.0)
+    assert backward(np.ones(5, np.float32), y).shape == (5,)
