@@ -26,13 +26,18 @@ def test_a_row_meeting_every_target_misses_none():
 
 def test_each_target_is_checked():
     assert misses(_row(1000, fastgrad=3.0), SIZES) == ["1.50x torch's call (target 0.5)"]
-    assert misses(_row(10_000_000, fastgrad_out=3.0), SIZES) == [
-        "out= 1.50x torch",
-        "out= 3.00x floor",
+    assert misses(_row(10_000_000, fastgrad_out=3.0), SIZES) == ["out= 3.00x floor"]
+    assert misses(_row(10_000_000, fastgrad_out=3.0, memory_bound=False), SIZES) == [
+        "out= 1.50x torch"
     ]
-    # the fastest peer is the bar; the floor only for memory-bound activations
+    # the fastest peer is the bar of the smooth ones, the floor of the memory-bound ones
     row = _row(10_000_000, fastgrad_out=3.0, onnxruntime_out=1.5, memory_bound=False)
     assert misses(row, SIZES) == ["out= 2.00x onnxruntime"]
+    row = _row(10_000_000, fastgrad_out=1.2, onnxruntime_out=0.5, floor=1.0)
+    assert misses(row, SIZES) == []
+    # from the output: PyTorch is the bar at every size, the smallest included
+    row = _row(1000, kind="backward_from_output", fastgrad_out=1.5, torch_out=1.0, torch=0.9)
+    assert misses(row, SIZES) == ["out= 1.50x torch", "1.11x torch's call (target 1.05)"]
 
 
 def test_grad_and_fwd_grad_rows_are_not_targets():
