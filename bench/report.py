@@ -243,49 +243,59 @@ def mlp_table(rows):
     return "\n".join(lines)
 
 
-# read-only inputs may cost this much more per call than writable ones; float16 at the
-# largest n this much more than float32 (the targets of the robustness issue)
-READ_ONLY_FACTOR, FLOAT16_FACTOR = 1.2, 1.5
+# The side-by-side studies: (baseline, variant) and how much slower the variant may be,
+# checked at every n or at the largest only: read-only inputs against writable ones (per
+# call), float16 against float32, and a fused dense layer in the user's @njit code
+# against the same NumPy/fastgrad sequence (the targets of their issues).
+STUDIES = {
+    "read-only": (("writable", "read-only"), 1.2, "every n"),
+    "float16": (("float32", "float16"), 1.5, "largest n"),
+    "njit-fused": (("sequence", "fused"), 1.05, "every n"),
+    # what fastgrad.torch costs against torch.nn.functional: reported, no target
+    "torch-autograd": (("torch", "fastgrad.torch"), float("inf"), "every n"),
+}
 
 
-def inputs_rows(bench_json):
-    """{(study, function, n, variant): median} of the input-kind benchmarks."""
+def studies_rows(bench_json):
+    """{(study, function, n, variant): median} of the side-by-side benchmarks."""
     data = json.loads(pathlib.Path(bench_json).read_text())
     out = {}
     for b in data["benchmarks"]:
         info = b["extra_info"]
-        if info.get("program") == "inputs":
+        if info.get("program") == "studies":
             key = (info["study"], info["function"], info["n"], info["variant"])
             out[key] = b["stats"]["median"]
     return out
 
 
-def inputs_table(rows):
-    """Read-only against writable, float16 against float32: medians, ratio, checks."""
+def studies_table(rows):
+    """Each study's variant against its baseline: medians, ratio, checks."""
     if not rows:
-        return "No input-kind benchmark in this run."
-    pairs = {"read-only": ("writable", "read-only"), "float16": ("float32", "float16")}
-    largest = max((k[2] for k in rows if k[0] == "float16"), default=None)
+        return "No side-by-side study in this run."
     lines = [
-        "Input kinds (bench/test_inputs.py), float32 arrays unless float16, allocating calls",
+        "Side by side (bench/test_inputs.py, test_njit.py, test_torch_functions.py): read-only "
+        "against writable inputs, float16 against float32 (float32 arrays otherwise, "
+        "allocating calls), a fused dense layer in @njit code against the NumPy/fastgrad "
+        "sequence (one thread), an autograd step through fastgrad.torch against "
+        "torch.nn.functional",
         "",
         "| study | function | n | baseline | variant | variant / baseline |",
         "|---|---|---|---|---|---|",
     ]
     problems = []
     for study, function, n in dict.fromkeys(k[:3] for k in rows):
-        base, variant = (rows.get((study, function, n, v)) for v in pairs[study])
+        (baseline, variant_name), factor, where = STUDIES[study]
+        base, variant = (rows.get((study, function, n, v)) for v in (baseline, variant_name))
         if base is None or variant is None:
             continue
         ratio = variant / base
         lines.append(
             f"| {study} | {function} | {n:.0e} | {_time(base)} | {_time(variant)} | {ratio:.2f} |"
         )
-        if study == "read-only" and ratio > READ_ONLY_FACTOR:
-            problems.append(f"read-only {function} n={n:.0e}: {ratio:.2f}x writable")
-        if study == "float16" and n == largest and ratio > FLOAT16_FACTOR:
-            problems.append(f"float16 {function} n={n:.0e}: {ratio:.2f}x float32")
-    lines += ["", f"Input-kind checks: {len(problems)} missed", ""]
+        largest = max(k[2] for k in rows if k[0] == study)
+        if ratio > factor and (where == "every n" or n == largest):
+            problems.append(f"{study} {function} n={n:.0e}: {ratio:.2f}x {baseline}")
+    lines += ["", f"Side-by-side checks: {len(problems)} missed", ""]
     lines += [f"- {p}" for p in problems]
     return "\n".join(lines)
 
@@ -311,7 +321,7 @@ if __name__ == "__main__":
     print(
         machine(sys.argv[1]),
         mlp_table(mlp_rows(sys.argv[1])),
-        inputs_table(inputs_rows(sys.argv[1])),
+        studies_table(studies_rows(sys.argv[1])),
         compact(medians),
         compact(medians, sorted({k[3] for k in medians}), kinds=("backward_from_output",)),
         markdown(medians, counts),

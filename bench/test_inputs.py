@@ -3,8 +3,8 @@ n = 1e3, where the Python layer is most of the time), and float16 against float3
 in float32 a block at a time, ``fastgrad/_half.py``).
 
 Each group times one function on one n with the two kinds of input side by side; the
-report (``report.py``) prints the ratios and checks them: read-only within 1.2x of
-writable, float16 within 1.5x of float32 at the largest n.
+report (``report.py``, ``STUDIES``) prints the ratios and checks them: read-only within
+1.2x of writable, float16 within 1.5x of float32 at the largest n.
 """
 
 import numpy as np
@@ -30,7 +30,7 @@ def _measure(benchmark, study, function, n, variant, x, g):
     call, args = getattr(fg, function), _arguments(function, x, g)
     call(*args)
     benchmark.group = f"inputs {study} {function} n={n:.0e}"
-    benchmark.extra_info.update(program="inputs", study=study, function=function, n=n)
+    benchmark.extra_info.update(program="studies", study=study, function=function, n=n)
     benchmark.extra_info["variant"] = variant
     benchmark(call, *args)
 

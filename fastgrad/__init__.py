@@ -7,7 +7,7 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 ``fastgrad.reference`` holds the plain NumPy versions.
 """
 
-from . import reference
+from . import _numba, reference
 from ._api import build_public_functions
 from ._table import ALIASES, BY_NAME, TABLE, kinds_of
 from ._threads import get_num_threads, set_num_threads
@@ -25,6 +25,8 @@ _functions.update(
 # The public functions are the table's: adding an activation to the table adds its four
 # functions here, with nothing to edit in this file.
 globals().update(_functions)
+# ... and makes them callable inside the user's @njit code (Numba overloads)
+_numba.register_all(_functions, TABLE)
 
 __all__ = [
     "TABLE",

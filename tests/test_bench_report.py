@@ -74,8 +74,8 @@ def test_compact_gives_fastgrad_over_the_fastest_peer_at_the_larger_sizes():
     assert lines[-1] == "| gelu | 0.80 | 0.80 | 0.50 | 0.50 | 0.50 | 0.50 | 0.50 | 0.50 |"
 
 
-def test_input_kind_checks():
-    from report import inputs_table
+def test_side_by_side_checks():
+    from report import studies_table
 
     rows = {
         ("read-only", "gelu", 1000, "writable"): 1.0e-6,
@@ -84,14 +84,18 @@ def test_input_kind_checks():
         ("float16", "gelu", 1000, "float16"): 5.0e-6,  # not the largest n: reported only
         ("float16", "gelu", 10_000_000, "float32"): 1.0e-2,
         ("float16", "gelu", 10_000_000, "float16"): 1.6e-2,
+        ("njit-fused", "gelu", 65536, "sequence"): 1.0e-3,
+        ("njit-fused", "gelu", 65536, "fused"): 1.1e-3,
     }
-    table = inputs_table(rows)
-    assert "Input-kind checks: 2 missed" in table
+    table = studies_table(rows)
+    assert "Side-by-side checks: 3 missed" in table
     assert "- read-only gelu n=1e+03: 1.30x writable" in table
     assert "- float16 gelu n=1e+07: 1.60x float32" in table
+    assert "- njit-fused gelu n=7e+04: 1.10x sequence" in table
     rows[("read-only", "gelu", 1000, "read-only")] = 1.1e-6
     rows[("float16", "gelu", 10_000_000, "float16")] = 1.4e-2
-    assert "Input-kind checks: 0 missed" in inputs_table(rows)
+    rows[("njit-fused", "gelu", 65536, "fused")] = 1.0e-3
+    assert "Side-by-side checks: 0 missed" in studies_table(rows)
 
 
 def test_markdown_shows_the_kernels_vector_instructions_per_element():

@@ -1,0 +1,320 @@
+"""fastgrad inside the user's own ``@njit`` code: every public function is also a Numba
+overload, so ``fg.sigmoid(v)``, ``fg.gelu(x, approximate="tanh")`` or
+``fg.leaky_relu_backward(g, x, negative_slope=0.2)`` compile inside a jitted function.
+
+- On a scalar (float32, float64; ints and bools as float64) a call is the activation's
+  scalar function, compiled ``forceinline``: LLVM inlines it into the user's loop, which
+  then vectorises as fastgrad's own kernels do (a fused dense layer, bias + activation +
+  derivative in one loop after the matmul).
+- On arrays it is the kernel's loop over the flattened array (``out=`` a C-contiguous
+  array of the result's shape), returning the result in the input's shape.
+- Same scalar functions, same parameter casts: the results are bit for bit those of the
+  Python-level call.
+- Parameters: the Python-level names and defaults. The variant parameter
+  (``approximate``) must be a string constant (it selects code); numeric parameters are
+  runtime values, turned into the kernels' two slots by the same rule as the Python
+  layer (in order, the missing ones 0, a None threshold infinite). A NaN parameter
+  raises ValueError; the other value checks (celu's alpha != 0, hardtanh's
+  min_val <= max_val, ...) are made by the Python-level call only.
+
+The overloads are registered when ``fastgrad`` is imported (Numba finds them when it
+compiles a function that calls ``fastgrad.<name>``); nothing is compiled until then.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.core import errors
+from numba.extending import overload
+
+from ._kernels import kernel_set
+from ._table import KIND_NAMES, kinds_of
+
+_INLINE = dict(forceinline=True, error_model="numpy", fastmath=False, boundscheck=False)
+_NONE = (types.NoneType, types.Omitted)
+
+
+def _numba_float(ty):
+    """The float type an argument computes in (float32 stays, ints and bools float64);
+    None for anything else."""
+    dtype = ty.dtype if isinstance(ty, types.Array) else ty
+    if dtype == types.float32:
+        return types.float32
+    if isinstance(dtype, (types.Float, types.Integer, types.Boolean)):
+        return types.float64
+    return None
+
+
+def _is_none(ty):
+    return ty is None or isinstance(ty, _NONE) and getattr(ty, "value", None) is None
+
+
+def _slot(value):
+    """A parameter as a slot value: float(value), inf for None."""
+    return math.inf if value is None else float(value)
+
+
+@overload(_slot, jit_options=_INLINE)
+def _slot_overload(value):
+    if _is_none(value):
+        return lambda value: math.inf
+    if isinstance(value, (types.Float, types.Integer, types.Boolean)):
+
+        def impl(value):
+            v = float(value)
+            if v != v:
+                raise ValueError("fastgrad: a parameter is NaN")
+            return v
+
+        return impl
+    raise errors.TypingError(f"fastgrad: a parameter must be a real number, got {value}")
+
+
+def _loops(scalars, kind, F):
+    """Jitted (on scalars, on flat arrays) for one kind, with the scalar pair of one dtype."""
+    forward, derivative, from_output = scalars
+    f = {
+        "forward": forward,
+        "grad": derivative,
+        "backward": derivative,
+        "backward_from_output": from_output,
+    }.get(kind)
+
+    if kind in ("forward", "grad"):
+
+        @njit(**_INLINE)
+        def scalar(x, a, b):
+            return f(F(x), F(a), F(b))
+
+        @njit(**_INLINE)
+        def flat(x, out, a, b):
+            a, b = F(a), F(b)
+            for i in range(out.size):
+                out[i] = f(F(x[i]), a, b)
+
+    elif kind in ("backward", "backward_from_output"):
+
+        @njit(**_INLINE)
+        def scalar(g, x, a, b):
+            return F(g) * f(F(x), F(a), F(b))
+
+        @njit(**_INLINE)
+        def flat(g, x, out, a, b):
+            a, b = F(a), F(b)
+            for i in range(out.size):
+                out[i] = F(g[i]) * f(F(x[i]), a, b)
+
+    else:  # fwd_grad
+
+        @njit(**_INLINE)
+        def scalar(x, a, b):
+            v = F(x)
+            return forward(v, F(a), F(b)), derivative(v, F(a), F(b))
+
+        @njit(**_INLINE)
+        def flat(x, y, d, a, b):
+            a, b = F(a), F(b)
+            for i in range(y.size):
+                v = F(x[i])
+                y[i] = forward(v, a, b)
+                d[i] = derivative(v, a, b)
+
+    return scalar, flat
+
+
+# ---------------------------------------------------------------------------- generated
+# Numba matches an overload's implementation to the call by its parameter names, so each
+# public function needs Python functions with its own parameters. They are generated from
+# these templates (the only generated code here), with the parameters of the public
+# function's signature: inputs, then the required parameters, then out and the rest.
+_TYPER = """
+def typer({signature}):
+    return build(({inputs},), out, {{{parameters}}})
+"""
+_IMPLEMENTATION = """
+def implementation({signature}):
+    a, b = slots({slot_arguments})
+    return run(({inputs},), out, a, b)
+"""
+
+
+class _Signature:
+    """The parameters of a public function, as the generated functions spell them."""
+
+    def __init__(self, public, variant):
+        import inspect
+
+        parameters = inspect.signature(public).parameters
+        self.name = public.__name__
+        self.inputs = [n for n, p in parameters.items() if p.kind == p.POSITIONAL_OR_KEYWORD]
+        keywords = {n: p.default for n, p in parameters.items() if p.kind == p.KEYWORD_ONLY}
+        keywords.pop("out")
+        self.required = [n for n, d in keywords.items() if d is inspect.Parameter.empty]
+        self.optional = {n: d for n, d in keywords.items() if d is not inspect.Parameter.empty}
+        self.numeric = [n for n in keywords if n != variant]
+
+    def function(self, template, namespace, **extra):
+        text = ", ".join(
+            [*self.inputs, *self.required, "out=None"]
+            + [f"{n}={v!r}" for n, v in self.optional.items()]
+        )
+        source = template.format(
+            signature=text,
+            inputs=", ".join(self.inputs),
+            parameters=", ".join(f"{n!r}: {n}" for n in [*self.required, *self.optional]),
+            slot_arguments=", ".join(self.numeric),
+        )
+        namespace = dict(namespace, **extra)
+        exec(compile(source, f"<fastgrad._numba {self.name}>", "exec"), namespace)
+        return namespace[template.split("(")[0].split()[-1]]
+
+
+def _slots_function(count):
+    """A jitted (a, b) from ``count`` parameters (0, 1 or 2), by ``_slot``."""
+    if count == 0:
+        return njit(**_INLINE)(lambda: (0.0, 0.0))
+    if count == 1:
+        return njit(**_INLINE)(lambda p: (_slot(p), 0.0))
+    return njit(**_INLINE)(lambda p, q: (_slot(p), _slot(q)))
+
+
+def _register(public, activation, suffix):
+    """Make ``public`` (fastgrad.<activation><suffix>) callable from @njit code."""
+    kind = KIND_NAMES[suffix]
+    variant = activation.variant.param if activation.variant else None
+    signature = _Signature(public, variant)
+    slots = _slots_function(len(signature.numeric))
+    n_out = 2 if kind == "fwd_grad" else 1
+
+    def build(input_types, out_type, parameter_types):
+        value = _variant_value(activation, variant, parameter_types, public.__name__)
+        floats = [_numba_float(t) for t in input_types]
+        if None in floats:
+            raise errors.TypingError(
+                f"fastgrad.{public.__name__}: inputs must be real numbers or arrays of them, "
+                f"got {', '.join(map(str, input_types))}"
+            )
+        dtype = np.dtype(np.float64 if types.float64 in floats else np.float32)
+        scalar, flat = _loops(kernel_set(activation, dtype, value).scalars(), kind, dtype.type)
+        arrays = [isinstance(t, types.Array) for t in input_types]
+        run = _runner(scalar, flat, arrays, n_out, dtype, out_type, public.__name__)
+        return signature.function(_IMPLEMENTATION, {"slots": slots, "run": run})
+
+    typer = signature.function(_TYPER, {"build": build})
+    overload(public, jit_options=_INLINE, prefer_literal=True)(typer)
+
+
+def _variant_value(activation, variant, parameter_types, name):
+    """The variant a call selects: its string constant, or the default."""
+    value = activation.maths_default()
+    if variant is None:
+        return value
+    chosen = parameter_types[variant]
+    if isinstance(chosen, types.StringLiteral):
+        value = chosen.literal_value
+    elif isinstance(chosen, str):  # omitted: Numba passes the default itself
+        value = chosen
+    elif isinstance(chosen, types.Omitted):
+        value = chosen.value
+    else:
+        raise errors.TypingError(
+            f"fastgrad.{name}: {variant} must be a string constant in @njit code, got {chosen}"
+        )
+    if value not in activation.maths():
+        raise errors.TypingError(
+            f"fastgrad.{name}: {variant} must be one of "
+            f"{', '.join(map(repr, activation.maths()))}, got {value!r}"
+        )
+    return value
+
+
+def _flat_input(is_array, F):
+    """A jitted function: an input as a flat array (a scalar: one element)."""
+    if is_array:
+        return njit(**_INLINE)(lambda v: np.ascontiguousarray(v).reshape(-1))
+    return njit(**_INLINE)(lambda v: np.full(1, F(v)))
+
+
+def _runner(scalar, flat, arrays, n_out, dtype, out_type, name):
+    """The jitted body for these input kinds: scalars -> scalar; any array -> arrays."""
+    F = dtype.type
+    if not any(arrays):
+        if not _is_none(out_type):
+            raise errors.TypingError(f"fastgrad.{name}: out= needs array inputs")
+        if len(arrays) == 1:
+            return njit(**_INLINE)(lambda inputs, out, a, b: scalar(inputs[0], a, b))
+        return njit(**_INLINE)(lambda inputs, out, a, b: scalar(inputs[0], inputs[1], a, b))
+    with_out = not _is_none(out_type)
+    if with_out:
+        outs = out_type.types if isinstance(out_type, types.BaseTuple) else (out_type,)
+        element = types.float64 if dtype == np.float64 else types.float32
+        fits = [isinstance(o, types.Array) and o.layout == "C" and o.dtype == element for o in outs]
+        if len(outs) != n_out or not all(fits):
+            raise errors.TypingError(
+                f"fastgrad.{name}: out= must be {'a pair of ' if n_out == 2 else ''}"
+                f"C-contiguous {dtype} array{'s' if n_out == 2 else ''} in @njit code"
+            )
+
+    if len(arrays) == 2:
+        g_flat, x_flat = (_flat_input(a, F) for a in arrays)
+        shape_from = 1 if arrays[1] else 0
+        both = all(arrays)
+
+        @njit(**_INLINE)
+        def flat_inputs(inputs):
+            g, x = inputs
+            shape = np.shape(inputs[shape_from])
+            if both and np.shape(g) != np.shape(x):
+                raise ValueError("fastgrad: grad_out and x must have the same shape in @njit")
+            gs, xs = g_flat(g), x_flat(x)
+            size = max(gs.size, xs.size)
+            if gs.size != size:
+                gs = np.full(size, gs[0])
+            if xs.size != size:
+                xs = np.full(size, xs[0])
+            return (gs, xs), shape
+
+    else:
+        x_flat = _flat_input(True, F)
+
+        @njit(**_INLINE)
+        def flat_inputs(inputs):
+            return (x_flat(inputs[0]),), np.shape(inputs[0])
+
+    if n_out == 1:
+
+        @njit(**_INLINE)
+        def run(inputs, out, a, b):
+            flats, shape = flat_inputs(inputs)
+            if with_out:
+                if out.shape != shape:
+                    raise ValueError("fastgrad: out has the wrong shape")
+                result = out
+            else:
+                result = np.empty(shape, F)
+            flat(*flats, result.reshape(-1), a, b)
+            return result
+
+        return run
+
+    @njit(**_INLINE)
+    def run_pair(inputs, out, a, b):
+        flats, shape = flat_inputs(inputs)
+        if with_out:
+            y, d = out
+            if y.shape != shape or d.shape != shape:
+                raise ValueError("fastgrad: out has the wrong shape")
+        else:
+            y, d = np.empty(shape, F), np.empty(shape, F)
+        flat(*flats, y.reshape(-1), d.reshape(-1), a, b)
+        return y, d
+
+    return run_pair
+
+
+def register_all(functions, table):
+    """Register every public function of ``functions`` ({name: function})."""
+    for activation in table:
+        for suffix in kinds_of(activation):
+            _register(functions[activation.name + suffix], activation, suffix)
