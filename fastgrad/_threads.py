@@ -113,6 +113,9 @@ def get_num_threads():
 # and waking a sleeping thread costs tens of microseconds on these machines; a helper
 # that was descheduled mid-chunk takes milliseconds, and then the caller sleeps.
 _POLLS = 1 << 15
+# After polling, the caller sleeps on a lock in slices of this many seconds, looking for
+# Ctrl-C between them (a release wakes it at once).
+_WAIT_SLICE = 0.05
 
 
 @_jit.kernel
@@ -198,6 +201,10 @@ def run_parallel(kernel, args, size, threads, chunk=None):
         pool.calls.put(call)
     # The caller's kernel returns once every chunk is taken, so what remains is to wait for
     # chunks helpers are finishing. (Ctrl-C during that wait raises KeyboardInterrupt
-    # here; those helpers still finish their chunks.)
+    # here; those helpers still finish their chunks.) The wait is in slices: a SIGINT that
+    # arrives after Python last looked for signals but before an untimed wait blocks (in
+    # the compiled polling loop, say) would leave the caller asleep until the helpers are
+    # done, or for ever if one of them never comes back.
     if not kernel(*args) and not _poll_done(counters, chunks, _POLLS):
-        call.finished.acquire()
+        while not call.finished.acquire(timeout=_WAIT_SLICE):
+            pass

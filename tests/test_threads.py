@@ -253,14 +253,17 @@ def test_ctrl_c_while_waiting_for_a_helper_raises_keyboard_interrupt(monkeypatch
     lock = threading.Lock()
 
     def kernel(counters, chunk):
-        """A stand-in for a chunked kernel: a helper takes chunk 0 and holds it."""
+        """A stand-in for a chunked kernel: a helper takes chunk 0 and holds it; like a
+        real one it returns True when it counted the last chunk (so that a missed SIGINT
+        fails the test instead of hanging it)."""
         on_helper = threading.current_thread().name.startswith("fastgrad")
+        last = False
         while True:
             with lock:
                 index = int(counters[0])
                 counters[0] += 1
             if index >= 4:
-                return False
+                return last
             if on_helper:
                 helper_has_chunk.set()
                 release_helper.wait(TIME_LIMIT)
@@ -271,11 +274,14 @@ def test_ctrl_c_while_waiting_for_a_helper_raises_keyboard_interrupt(monkeypatch
                 continue
             with lock:
                 counters[1] += 1
+                last = counters[1] == 4
 
     timer = threading.Timer(
         0.5, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)
     )
+    fallback = threading.Timer(20, release_helper.set)  # no hang if the SIGINT is missed
     timer.start()
+    fallback.start()
     start = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -284,3 +290,47 @@ def test_ctrl_c_while_waiting_for_a_helper_raises_keyboard_interrupt(monkeypatch
     finally:
         release_helper.set()
         timer.cancel()
+        fallback.cancel()
+
+
+def test_the_caller_waits_for_helpers_in_slices(monkeypatch):
+    """The caller's wait for a helper's last chunk is a series of timed waits: a SIGINT
+    that lands just before an untimed wait blocks would otherwise be seen only when the
+    helpers finish (a hang, if one never does)."""
+    monkeypatch.setattr(_threads, "_POLLS", 1)
+    timeouts = []
+    real_call = _threads._Call
+
+    class RecordingLock:
+        def __init__(self):
+            self.lock = threading.Lock()
+            self.lock.acquire()
+
+        def acquire(self, blocking=True, timeout=-1):
+            timeouts.append(timeout)
+            return self.lock.acquire(blocking, timeout)
+
+        def release(self):
+            self.lock.release()
+
+    def call(kernel, args):
+        made = real_call(kernel, args)
+        made.finished = RecordingLock()
+        return made
+
+    monkeypatch.setattr(_threads, "_Call", call)
+    helper_started = threading.Event()
+
+    def kernel(counters, chunk):
+        """Two chunks: the helper does both, slowly; the caller none."""
+        if threading.current_thread().name.startswith("fastgrad"):
+            helper_started.set()
+            threading.Event().wait(0.3)
+            counters[0] += 2
+            counters[1] += 2
+            return True
+        helper_started.wait(10)
+        return False
+
+    _threads.run_parallel(kernel, (), 2 * _threads.CHUNK, 2)
+    assert len(timeouts) >= 2 and all(0 < t <= 1 for t in timeouts), timeouts
