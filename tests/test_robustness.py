@@ -154,6 +154,9 @@ def test_ctrl_c_during_a_first_compile_raises_keyboard_interrupt_and_the_next_ca
     compile, so it cannot come too late): KeyboardInterrupt, then a working next call."""
     code = """
         import signal
+        # Python's own Ctrl-C handler, also where this test runs with SIGINT ignored (a
+        # shell's background job inherits SIG_IGN, and Python then installs no handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import numpy as np
         from numba.core import cpu
         import fastgrad as fg

@@ -249,6 +249,9 @@ def test_ctrl_c_while_waiting_for_a_helper_raises_keyboard_interrupt(monkeypatch
     import time
 
     monkeypatch.setattr(_threads, "_POLLS", 10)
+    # Python's own Ctrl-C handler, also where the suite runs with SIGINT ignored (a shell's
+    # background job inherits SIG_IGN, and Python then installs no handler)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     helper_has_chunk, release_helper = threading.Event(), threading.Event()
     lock = threading.Lock()
 
@@ -291,6 +294,7 @@ def test_ctrl_c_while_waiting_for_a_helper_raises_keyboard_interrupt(monkeypatch
         release_helper.set()
         timer.cancel()
         fallback.cancel()
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_the_caller_waits_for_helpers_in_slices(monkeypatch):
