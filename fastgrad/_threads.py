@@ -44,8 +44,23 @@ from ._atomics import read_done
 
 # Elements per chunk: 16384 float32 elements are 64 KiB, a few microseconds of the
 # cheapest kernel's work, so taking a chunk (an atomic add, nanoseconds) costs nothing
-# and the last chunk a caller may wait for is short.
+# and the last chunk a caller may wait for is short. Large calls take larger chunks, up
+# to CHUNK_MAX, keeping CHUNKS_PER_THREAD per thread: longer runs through memory stream
+# faster. Measured on an AMD EPYC (Zen 4), float32, 2 threads, out=, medians of 30 calls
+# over 3 alternating rounds, chunks of 2^14 against these: at 1e7 relu 1.04x, sigmoid
+# 1.09x, sigmoid's backward from the output 1.03x, relu's backward 1.06x faster; at 4e6
+# 1.13x, 1.04x, 1.14x, 1.02x; gelu and silu's backward (compute-bound) 0.98-1.04x. (Chunks
+# of 2^20 were slower again: a plain copy at 1e7 took 1.90 ms at 2^14, 1.74 at 2^16 and
+# 2^18, 1.89 at 2^20.)
 CHUNK = 1 << 14
+CHUNK_MAX = 1 << 18
+CHUNKS_PER_THREAD = 16
+
+
+def chunk_size(size, threads):
+    """Elements per chunk for a call of ``size`` elements on ``threads`` threads."""
+    return min(CHUNK_MAX, max(CHUNK, size // (CHUNKS_PER_THREAD * threads)))
+
 
 # Below this many elements a call runs on the calling thread alone: a parallel call costs
 # the caller about 10 us (waking a helper, waiting for its last chunk), more than it saves
@@ -185,11 +200,11 @@ if hasattr(os, "register_at_fork"):
 
 
 def run_parallel(kernel, args, size, threads, chunk=None):
-    """Run ``kernel(*args, counters, chunk)`` (``chunk`` elements each, default ``CHUNK``)
-    on the calling thread and up to ``threads - 1`` helpers. The kernel loops over chunks
-    taken from ``counters[0]``, counts finished ones in ``counters[1]`` and returns True
-    when it finished the last."""
-    chunk = chunk or CHUNK
+    """Run ``kernel(*args, counters, chunk)`` (``chunk`` elements each, by default
+    ``chunk_size``) on the calling thread and up to ``threads - 1`` helpers. The kernel
+    loops over chunks taken from ``counters[0]``, counts finished ones in ``counters[1]``
+    and returns True when it finished the last."""
+    chunk = chunk or chunk_size(size, threads)
     chunks = math.ceil(size / chunk)
     helpers = min(threads, chunks) - 1
     counters = np.zeros(2, np.int64)

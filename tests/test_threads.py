@@ -169,6 +169,24 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch):
             np.testing.assert_array_equal(a, b)
 
 
+def test_large_calls_take_larger_chunks_and_the_same_bits():
+    assert _threads.chunk_size(_threads.PARALLEL_MIN_SIZE, 2) == _threads.CHUNK
+    assert _threads.chunk_size(10**7, 2) == _threads.CHUNK_MAX
+    sizes = [_threads.chunk_size(n, 2) for n in (2**17, 2**19, 2**21, 2**23, 2**25)]
+    assert sizes == sorted(sizes)
+    x = np.random.default_rng(2).standard_normal(3 * _threads.CHUNK_MAX * 16 + 7)
+    threads = fg.get_num_threads()
+    try:
+        fg.set_num_threads(1)
+        want = fg.sigmoid_backward_from_output(x, x), fg.gelu(x)
+        fg.set_num_threads(2)
+        got = fg.sigmoid_backward_from_output(x, x), fg.gelu(x)
+    finally:
+        fg.set_num_threads(threads)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_set_num_threads_is_process_wide():
     before = fg.get_num_threads()
     seen = []
