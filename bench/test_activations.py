@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 from conftest import DTYPES, SIZES, inputs
 from floors import floor_call
+from report import IMPLS
 
 import fastgrad as fg
 from fastgrad._peers import onnx_peer, torch_module, torch_peer
@@ -41,16 +42,6 @@ from fastgrad._threads import PARALLEL_MIN_SIZE
 # instead of pytest-benchmark's minimum of 5 plus calibration: 22 activations x 4 kinds
 # x 2 dtypes at 1e7 would otherwise spend most of `make bench` in the slowest references.
 SLOW_CALL, SLOW_ROUNDS = 0.2, 3
-IMPLS = (
-    "numpy",
-    "fastgrad",
-    "fastgrad_out",
-    "fastgrad_1thread",
-    "torch",
-    "torch_out",
-    "onnxruntime",
-    "onnxruntime_out",
-)
 
 
 def fastgrad_call(impl, case, suffix, x, g):

@@ -1,24 +1,21 @@
-"""fastgrad inside the user's @njit code, in a program: one dense layer's bias, gelu and
-gelu's derivative fused into one loop after the matmul, against the same work as a
-NumPy/fastgrad sequence (``h = x @ w; h += b; fg.gelu_fwd_grad(h, out=...)``). Batch
-256 x 784 -> 256, float32, one thread for BLAS and fastgrad (the fused loop is serial)."""
+"""fastgrad inside the user's @njit code, in a program: one dense layer's bias, gelu
+and gelu's derivative fused into one loop after the matmul (examples/fused_layer.py),
+against the same work as a NumPy/fastgrad sequence (``h = x @ w; h += b;
+fg.gelu_fwd_grad(h, out=...)``). Batch 256 x 784 -> 256, float32, one thread for BLAS and
+fastgrad (the fused loop is serial)."""
+
+import pathlib
+import sys
 
 import numpy as np
 import pytest
-from numba import njit
 
 import fastgrad as fg
 
+sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "examples"))
+from fused_layer import dense_gelu_forward  # noqa: E402
+
 BATCH, N_IN, N_OUT = 256, 784, 256
-
-
-@njit
-def dense_gelu(h, b, y, d):
-    """y, d = gelu(h + b), gelu'(h + b), row by row, in place of the bias pass"""
-    for i in range(h.shape[0]):
-        hi, yi, di = h[i], y[i], d[i]
-        for j in range(hi.size):
-            yi[j], di[j] = fg.gelu_fwd_grad(hi[j] + b[j])
 
 
 @pytest.mark.parametrize("variant", ["sequence", "fused"])
@@ -31,7 +28,7 @@ def test_dense_layer(benchmark, variant):
     y, d = np.empty((BATCH, N_OUT), np.float32), np.empty((BATCH, N_OUT), np.float32)
 
     def fused():
-        dense_gelu(x @ w, b, y, d)
+        dense_gelu_forward(x @ w, b, y, d)
 
     def sequence():
         h = x @ w

@@ -26,7 +26,6 @@ _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float
 _COMPUTE_DTYPE = {_F16: _F32, _F32: _F32, _F64: _F64}
 _NATIVE_FLOATS = {2: _F16, 4: _F32, 8: _F64}
 _F32_MAX = float(np.finfo(np.float32).max)
-_PYTHON_NUMBERS = (bool, int, float)
 _F32_SMALLEST = float(np.finfo(np.float32).smallest_subnormal)
 
 
@@ -66,7 +65,7 @@ def _coerce_pair(grad_out, x, fn, what="x"):
     """Both inputs as C-contiguous arrays of one shape (NumPy's broadcasting: a scalar or
     smaller grad_out, or x, is repeated) and the result dtype."""
     x, x_result = _coerce(x, fn, what)
-    if type(grad_out) in _PYTHON_NUMBERS:  # NumPy's rule: a Python number takes x's dtype
+    if type(grad_out) in _duck.PYTHON_NUMBERS:  # NumPy's rule: a Python number takes x's dtype
         try:
             with np.errstate(over="ignore"):  # 1e300 in float32: inf, quietly
                 g, g_result = np.asarray(grad_out, dtype=x_result), x_result
@@ -130,7 +129,7 @@ def _fast_kernel(x, k32, k64, threshold):
 def _duck_dtype(inputs, fn):
     """The result dtype for Dask/xarray inputs, by the dtype policy (a Python number
     beside them takes the array's dtype, as in NumPy)."""
-    arrays = [v for v in inputs if type(v) not in _PYTHON_NUMBERS]
+    arrays = [v for v in inputs if type(v) not in _duck.PYTHON_NUMBERS]
     return np.result_type(*(_result_dtype(np.dtype(v.dtype), fn, "input") for v in arrays))
 
 

@@ -12,11 +12,15 @@ an object is passed: ``is_duck`` looks at the type's module name only.
 import numpy as np
 
 _PREFIXES = ("dask.", "xarray.")
+# Python's numbers: beside an array they take its dtype (NumPy's rule), here and in _api
+PYTHON_NUMBERS = (bool, int, float)
 
 
 def is_duck(value):
-    """Is ``value`` a Dask array or an xarray object (by its type's module)?"""
-    return type(value).__module__.startswith(_PREFIXES)
+    """Is ``value`` a Dask array or an xarray object (by its type's module)? (An ndarray,
+    the common case on the wrappers' general path, is answered first.)"""
+    kind = type(value)
+    return kind is not np.ndarray and kind.__module__.startswith(_PREFIXES)
 
 
 def _is_xarray(value):
@@ -46,7 +50,7 @@ def call(fn, inputs, out, params, n_out, result_dtype):
     import dask.array as da
 
     # Python numbers go to every block as they are (they take the array's dtype there)
-    numbers = [type(v) in (bool, int, float) for v in inputs]
+    numbers = [type(v) in PYTHON_NUMBERS for v in inputs]
     dask_arrays = [da.asarray(v) for v, n in zip(inputs, numbers, strict=True) if not n]
     broadcast = iter(da.broadcast_arrays(*dask_arrays))
     arrays = [v if n else next(broadcast) for v, n in zip(inputs, numbers, strict=True)]

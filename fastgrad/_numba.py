@@ -21,6 +21,8 @@ The overloads are registered when ``fastgrad`` is imported (Numba finds them whe
 compiles a function that calls ``fastgrad.<name>``); nothing is compiled until then.
 """
 
+import functools
+import inspect
 import math
 
 import numpy as np
@@ -143,8 +145,6 @@ class _Signature:
     """The parameters of a public function, as the generated functions spell them."""
 
     def __init__(self, public, variant):
-        import inspect
-
         parameters = inspect.signature(public).parameters
         self.name = public.__name__
         self.inputs = [n for n, p in parameters.items() if p.kind == p.POSITIONAL_OR_KEYWORD]
@@ -170,8 +170,10 @@ class _Signature:
         return namespace[template.split("(")[0].split()[-1]]
 
 
+@functools.cache
 def _slots_function(count):
-    """A jitted (a, b) from ``count`` parameters (0, 1 or 2), by ``_slot``."""
+    """The jitted (a, b) from ``count`` parameters (0, 1 or 2), by ``_slot``: one per
+    count, shared by every function."""
     if count == 0:
         return njit(**_INLINE)(lambda: (0.0, 0.0))
     if count == 1:

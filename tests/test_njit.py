@@ -2,6 +2,9 @@
 for bit as the Python-level call, on scalars and arrays; vectorised inside the user's
 loop; a fused dense layer."""
 
+import pathlib
+import sys
+
 import numpy as np
 import pytest
 import vectorisation
@@ -11,6 +14,9 @@ from numba.core.errors import TypingError
 
 import fastgrad as fg
 from fastgrad._table import TABLE, kinds_of
+
+sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "examples"))
+from fused_layer import dense_gelu_backward, dense_gelu_forward  # noqa: E402
 
 
 @njit
@@ -106,24 +112,6 @@ def test_every_function_in_njit_matches_the_python_call(act):
             np.testing.assert_array_equal(a, b, err_msg=act.name + suffix)
 
 
-@njit
-def _dense_forward(h, b, y, d):
-    """bias + gelu and its derivative, one fused loop after the matmul"""
-    for i in range(h.shape[0]):
-        hi, yi, di = h[i], y[i], d[i]
-        for j in range(hi.size):
-            yi[j], di[j] = fg.gelu_fwd_grad(hi[j] + b[j])
-
-
-@njit
-def _dense_backward(g, h, b, out):
-    """the input gradient: grad_out * gelu'(h + b), fused"""
-    for i in range(h.shape[0]):
-        gi, hi, oi = g[i], h[i], out[i]
-        for j in range(hi.size):
-            oi[j] = fg.gelu_backward(gi[j], hi[j] + b[j])
-
-
 def test_fused_dense_layer_is_bit_identical_and_vectorised():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 96)).astype(np.float32)
@@ -132,13 +120,13 @@ def test_fused_dense_layer_is_bit_identical_and_vectorised():
     h = x @ w
     y, d, back = (np.empty_like(h) for _ in range(3))
     g = rng.standard_normal(h.shape).astype(np.float32)
-    _dense_forward(h, b, y, d)
-    _dense_backward(g, h, b, back)
+    dense_gelu_forward(h, b, y, d)
+    dense_gelu_backward(g, h, b, back)
     want_y, want_d = fg.gelu_fwd_grad(h + b)
     np.testing.assert_array_equal(y, want_y)
     np.testing.assert_array_equal(d, want_d)
     np.testing.assert_array_equal(back, fg.gelu_backward(g, h + b))
-    for fn in (_dense_forward, _dense_backward):
+    for fn in (dense_gelu_forward, dense_gelu_backward):
         signature = fn.signatures[0]
         ir, asm = fn.inspect_llvm(signature), fn.inspect_asm(signature)
         problems = vectorisation.check(ir, "float", 1, asm)
