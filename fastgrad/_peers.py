@@ -70,15 +70,9 @@ class TorchCalls:
             y = self.functional(xg)
             autograd = self._torch.autograd.grad
             return lambda: autograd(y, xg, g, retain_graph=True)[0]
-        op = getattr(self._aten, self._peer.backward)
         y = self.forward_call(x)()
         args, kwargs = self._peer.backward_call(self._aten, g, x, y, **self._params)
-        if out is None:
-            return lambda: op(*args, **kwargs)
-        if self._peer.backward_out is None:
-            return None
-        overload = getattr(op, self._peer.backward_out)
-        return lambda: overload(*args, **{self._peer.backward_out: out}, **kwargs)
+        return self._backward_kernel(args, kwargs, out)
 
     def backward_from_output_call(self, g, x, out=None):
         """A callable computing grad_out * dy/dx from the forward's output (computed here,
@@ -86,10 +80,17 @@ class TorchCalls:
         activation has none."""
         if self._peer.from_output_call is None:
             return None
-        op = getattr(self._aten, self._peer.backward)
         args, kwargs = self._peer.from_output_call(g, self.forward_call(x)())
+        return self._backward_kernel(args, kwargs, out)
+
+    def _backward_kernel(self, args, kwargs, out):
+        """The backward ATen kernel called with (args, kwargs), into ``out`` by its out=
+        overload (None when it has none)."""
+        op = getattr(self._aten, self._peer.backward)
         if out is None:
             return lambda: op(*args, **kwargs)
+        if self._peer.backward_out is None:
+            return None
         overload = getattr(op, self._peer.backward_out)
         return lambda: overload(*args, **{self._peer.backward_out: out}, **kwargs)
 
