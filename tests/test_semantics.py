@@ -299,6 +299,10 @@ def test_remembered_parameters_are_still_validated_by_type_and_dtype():
     with pytest.raises(TypeError, match="alpha must be a real number"):
         fg.elu(x, alpha=[1.0])  # unhashable: the general path validates it
     np.testing.assert_array_equal(fg.elu(x, alpha=2.0), fg.reference.elu(x, alpha=2.0))
+    # 0.0 and -0.0 are equal but different values: each call keeps its own sign
+    for value in (0.0, -0.0, 0.0):
+        y = fg.threshold(x, threshold=1.0, value=value)
+        assert np.all(np.signbit(y[x <= 1.0]) == np.signbit(value))
 
 
 def test_parameters_with_pytorch_names_and_defaults():
