@@ -189,6 +189,7 @@ IMPL_STYLE = {
     "fastgrad": dict(color="C0", lw=1.4, zorder=3),
     "numpy": dict(color="C1", lw=1.0, zorder=2),
     "torch": dict(color="C3", lw=1.0, zorder=1),
+    "onnxruntime": dict(color="C2", lw=1.0, zorder=0),
 }
 
 

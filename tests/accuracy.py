@@ -23,7 +23,7 @@ from conftest import magnitudes, special_values
 from oracle import truth, ulp_errors
 
 import fastgrad as fg
-from fastgrad._peers import torch_module, torch_peer
+from fastgrad._peers import onnx_peer, torch_module, torch_peer
 
 SWEEP_SIZES = {"reduced": 400, "full": 20000}
 NEIGHBOURS = 3  # floats on each side of a threshold or kink
@@ -87,15 +87,28 @@ def _torch_outputs(act, params, xs):
     return peer.functional(x).detach().numpy(), peer.grad(x).numpy()
 
 
+def _onnx_outputs(act, params, xs):
+    """ONNX Runtime's forward (it has no derivatives: None), or None where it has no
+    operator for the activation and dtype (or is not installed)."""
+    peer = onnx_peer(act, xs.dtype, 1, **params)
+    if peer is None:
+        return None
+    y = np.empty_like(xs)
+    peer.forward_call(xs, y)()
+    return y, None
+
+
 def outputs(act, params, xs, peers=True):
     """{implementation: (forward, derivative)} on xs: fastgrad, and with ``peers`` the
-    NumPy reference and torch (when installed)."""
+    NumPy reference, torch and ONNX Runtime (when installed; ONNX Runtime's derivative is
+    None)."""
     out = {"fastgrad": fg.__dict__[act.name + "_fwd_grad"](xs, **params)}
     if peers:
         out["numpy"] = _reference_outputs(act, params, xs)
-        torch_out = _torch_outputs(act, params, xs)
-        if torch_out is not None:
-            out["torch"] = torch_out
+        for name, peer_outputs in (("torch", _torch_outputs), ("onnxruntime", _onnx_outputs)):
+            got = peer_outputs(act, params, xs)
+            if got is not None:
+                out[name] = got
     return out
 
 
@@ -112,11 +125,15 @@ def oracle_params(params, dtype, act=None):
 
 
 def measure(act, params, dtype, size="reduced", peers=True):
-    """(xs, {implementation: (forward ulps, derivative ulps)})."""
+    """(xs, {implementation: (forward ulps, derivative ulps)}); None where an
+    implementation has no such kind."""
     xs = sweep(dtype, size, act.kinks_at(params))
     truths = [truth(act.name, which, xs, oracle_params(params, dtype, act)) for which in (0, 1)]
     errors = {
-        impl: tuple(ulp_errors(got, truths[which], dtype) for which, got in enumerate(pair))
+        impl: tuple(
+            None if got is None else ulp_errors(got, truths[which], dtype)
+            for which, got in enumerate(pair)
+        )
         for impl, pair in outputs(act, params, xs, peers).items()
     }
     return xs, errors

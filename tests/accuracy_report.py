@@ -4,7 +4,8 @@
 
 For every activation and parameter set in the table, in float32 and float64: the maximum
 error in ulps of fastgrad's forward and derivative against the mpmath oracle, and of the
-NumPy reference and PyTorch (when installed) on the same inputs. Writes
+NumPy reference, PyTorch and ONNX Runtime (forward only; "-" where it has no operator or
+is not installed) on the same inputs. Writes
 ``<out>/accuracy.md`` (the table) and ``<out>/accuracy_<name>.png``; the sweep is
 ``accuracy.sweep`` (see there), the ulps ``oracle.ulp_errors``.
 """
@@ -58,6 +59,8 @@ def main(argv=None):
                         _cell(xs, errors[i][k]) if i in errors else "not installed"
                         for i in ("fastgrad", "numpy", "torch")
                     ]
+                    onnx = errors.get("onnxruntime")
+                    cells.append("-" if onnx is None or onnx[k] is None else _cell(xs, onnx[k]))
                     rows.append(
                         f"| {act.name} | {label} | {np.dtype(dtype).name} | {kind} | "
                         + " | ".join(cells)
@@ -66,7 +69,7 @@ def main(argv=None):
                     if figure:
                         figures.setdefault(figure, {})[kind, np.dtype(dtype).name] = (
                             xs,
-                            {impl: e[k] for impl, e in errors.items()},
+                            {impl: e[k] for impl, e in errors.items() if e[k] is not None},
                         )
                 print(rows[-2], rows[-1], sep="\n", flush=True)
         for figure, panels in figures.items():
@@ -77,8 +80,9 @@ def main(argv=None):
         f"({SWEEP_SIZES[args.size]} points per range; `make accuracy`). Non-finite inputs "
         "whose result is a wrong NaN or infinity are named.",
         "",
-        "| activation | parameters | dtype | kind | fastgrad | NumPy reference | PyTorch |",
-        "|---|---|---|---|---|---|---|",
+        "| activation | parameters | dtype | kind | fastgrad | NumPy reference | PyTorch "
+        "| ONNX Runtime |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     (args.out / "accuracy.md").write_text("\n".join(header + rows) + "\n")
 

@@ -37,3 +37,22 @@ def test_onnx_peer_computes_the_activation(act, params, dtype):
     # MLAS approximates (hardsigmoid's 1/6 in float32, tanh-based fits): a loose bound that
     # still tells one activation from another
     np.testing.assert_allclose(allocated, want, rtol=2e-3, atol=1e-5)
+
+
+def test_the_accuracy_sweep_measures_onnx_runtimes_forward():
+    """``make accuracy`` reports ONNX Runtime's forward error beside PyTorch's: measured
+    on the same sweep against the same oracle, with no derivative (None)."""
+    from accuracy import measure
+    from oracle import truth, ulp_errors
+
+    from fastgrad._table import BY_NAME
+
+    xs, errors = measure(BY_NAME["sigmoid"], {}, np.float32, "reduced")
+    forward, derivative = errors["onnxruntime"]
+    assert derivative is None
+    assert forward.shape == xs.shape
+    # the errors are those of ONNX Runtime's own values
+    y = np.empty_like(xs)
+    onnx_peer(BY_NAME["sigmoid"], np.float32, 1).forward_call(xs, y)()
+    expected = ulp_errors(y, truth("sigmoid", 0, xs, {}), np.float32)
+    assert np.array_equal(forward, expected, equal_nan=True)
