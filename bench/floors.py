@@ -7,15 +7,19 @@ way its kernels are (``fastgrad._threads.run_parallel``, chunk by chunk). NumPy'
 ``np.copyto`` is single-threaded, and ``torch.copy_`` was slower than such a copy here:
 no kernel that reads and writes these arrays can be faster.
 
-- copy (x -> out): the floor of forward and grad, one array in and one out;
-- add (g, x -> out): the floor of backward (from x or from the output), two in and one out;
-- copy2 (x -> out1, out2): the floor of fwd_grad, one in and two out.
+One per loop template of the kind table (``fastgrad._kinds``):
+
+- copy (x -> out): the floor of the "map" kinds (forward, grad), one array in and one out;
+- add (g, x -> out): of the "scaled" kinds (backward from x or from the output), two in
+  and one out;
+- copy2 (x -> out1, out2): of the "pair" kind (fwd_grad), one in and two out.
 """
 
 import numba
 
 from fastgrad import _threads
 from fastgrad._kernels import chunk_loop
+from fastgrad._kinds import BY_KIND_NAME, KINDS
 
 
 # Shaped like fastgrad's serial kernels, (*inputs, *outputs, a, b), so that their chunked
@@ -36,26 +40,23 @@ def _copy2(x, out1, out2, a, b):
         out2[i] = x[i]
 
 
+# The floor of each loop template (``fastgrad._kinds``): the same arrays in and out.
+_FLOOR_OF_TEMPLATE = {"map": _copy, "scaled": _add, "pair": _copy2}
 _FLOORS = {
-    name: (numba.njit(serial), numba.njit(nogil=True)(chunk_loop(serial, n_out, {})))
-    for name, serial, n_out in (("copy", _copy, 1), ("add", _add, 1), ("copy2", _copy2, 2))
-}
-FLOOR_OF_KIND = {
-    "forward": "copy",
-    "grad": "copy",
-    "backward": "add",
-    "fwd_grad": "copy2",
-    "backward_from_output": "add",
+    kind.name: (
+        numba.njit(_FLOOR_OF_TEMPLATE[kind.template]),
+        numba.njit(nogil=True)(chunk_loop(_FLOOR_OF_TEMPLATE[kind.template], kind, {})),
+    )
+    for kind in KINDS
 }
 
 
 def floor_call(kind, x, g, threads):
     """A zero-argument callable doing kind's data movement on x (and g)."""
-    serial, chunked = _FLOORS[FLOOR_OF_KIND[kind]]
-    out = x.copy()
-    two_in = (g, x, out)
-    arrays = {"backward": two_in, "backward_from_output": two_in, "fwd_grad": (x, out, x.copy())}
-    arrays = arrays.get(kind, (x, out))
+    serial, chunked = _FLOORS[kind]
+    inputs = {"x": x, "y": x, "grad_out": g}
+    arrays = [inputs[name] for name in BY_KIND_NAME[kind].inputs]
+    arrays += [x.copy() for _ in range(BY_KIND_NAME[kind].outputs)]
     args = (*arrays, 0.0, 0.0)  # the unused parameter slots
     if x.size >= _threads.parallel_min_size(memory_bound=True) and threads > 1:
         return lambda: _threads.run_parallel(chunked, args, x.size, threads)

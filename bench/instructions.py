@@ -73,7 +73,8 @@ def per_element(asm, element_bytes, n_out):
 def _measure(name, variant, dtype):
     import numpy as np
 
-    from fastgrad._kernels import KernelSet, outputs_of
+    from fastgrad._kernels import KernelSet
+    from fastgrad._kinds import BY_KIND_NAME
     from fastgrad._table import BY_NAME
 
     kernels = KernelSet(BY_NAME[name], np.dtype(dtype), cache=False, variant=variant)
@@ -81,7 +82,7 @@ def _measure(name, variant, dtype):
     for kind in kernels.names():
         dispatcher = kernels.dispatcher(kind, False)
         asm = dispatcher.inspect_asm(dispatcher.signatures[0])
-        found = per_element(asm, np.dtype(dtype).itemsize, outputs_of(kind))
+        found = per_element(asm, np.dtype(dtype).itemsize, BY_KIND_NAME[kind].outputs)
         if found:
             label = (
                 name if variant in (None, BY_NAME[name].maths_default()) else f"{name}-{variant}"

@@ -21,7 +21,8 @@ import json
 import pathlib
 import sys
 
-from fastgrad._table import KIND_NAMES, cases
+from fastgrad._kinds import KINDS
+from fastgrad._table import cases
 from fastgrad.plotting import load_medians
 
 PEER_NOISE = 1.05
@@ -58,7 +59,7 @@ def rows(medians, instructions=None):
     out = []
     for case in cases():
         label = case.label
-        for kind in KIND_NAMES.values():
+        for kind in [k.name for k in KINDS]:
             for dtype in ("float32", "float64"):
                 for n in sizes:
                     key = (label, kind, dtype, n)

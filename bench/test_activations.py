@@ -34,8 +34,9 @@ from floors import floor_call
 from report import IMPLS
 
 import fastgrad as fg
+from fastgrad._kinds import FORWARD, KINDS, kinds_of
 from fastgrad._peers import onnx_peer, torch_module, torch_peer
-from fastgrad._table import FROM_OUTPUT, KIND_NAMES, cases, kinds_of
+from fastgrad._table import cases
 from fastgrad._threads import PARALLEL_MIN_SIZE
 
 # A call slower than this (seconds, after warm-up) is timed over SLOW_ROUNDS rounds
@@ -44,19 +45,20 @@ from fastgrad._threads import PARALLEL_MIN_SIZE
 SLOW_CALL, SLOW_ROUNDS = 0.2, 3
 
 
-def fastgrad_call(impl, case, suffix, x, g):
+def fastgrad_call(impl, case, kind, x, g):
     """A zero-argument callable doing the work with fastgrad or the NumPy reference (the
     backward from the output is given fastgrad's forward output, computed here)."""
     module = fg.reference if impl == "numpy" else fg
-    fn = getattr(module, case.activation.name + suffix)
+    fn = getattr(module, case.activation.name + kind.suffix)
     params = case.params
-    if suffix == FROM_OUTPUT:
-        args = (g, getattr(fg, case.activation.name)(x, **params))
-    else:
-        args = (g, x) if suffix == "_backward" else (x,)
+    arrays = {"x": x, "grad_out": g}
+    if "y" in kind.inputs:
+        arrays["y"] = getattr(fg, case.activation.name)(x, **params)
+    args = tuple(arrays[name] for name in kind.inputs)
     if impl != "fastgrad_out":
         return lambda: fn(*args, **params)
-    out = (np.empty_like(x), np.empty_like(x)) if suffix == "_fwd_grad" else np.empty_like(x)
+    out = tuple(np.empty_like(x) for _ in range(kind.outputs))
+    out = out if kind.outputs == 2 else out[0]
     return lambda: fn(*args, out=out, **params)
 
 
@@ -94,34 +96,34 @@ def onnx_call(impl, case, x):
     return peer.forward_call(x, None if impl == "onnxruntime" else np.empty_like(x))
 
 
-def _measured(suffix, n, impl):
+def _measured(kind, n, impl):
     """fastgrad on one thread only where it would use more; ONNX Runtime forward only."""
     if impl == "fastgrad_1thread" and n < PARALLEL_MIN_SIZE:
         return False
-    return suffix == "" or not impl.startswith("onnxruntime")
+    return kind is FORWARD or not impl.startswith("onnxruntime")
 
 
 WORK = [
-    pytest.param(case, suffix, n, impl, id=f"{case.label}-{KIND_NAMES[suffix]}-n={n:.0e}-{impl}")
+    pytest.param(case, kind, n, impl, id=f"{case.label}-{kind.name}-n={n:.0e}-{impl}")
     for case in cases()
-    for suffix in kinds_of(case.activation)
+    for kind in kinds_of(case.activation)
     for n in SIZES
     for impl in IMPLS
-    if _measured(suffix, n, impl)
+    if _measured(kind, n, impl)
 ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("case, suffix, n, impl", WORK)
-def test_activation(benchmark, case, suffix, dtype, n, impl):
+@pytest.mark.parametrize("case, kind_row, n, impl", WORK)
+def test_activation(benchmark, case, kind_row, dtype, n, impl):
     x, g = inputs(dtype, n)
-    kind = KIND_NAMES[suffix]
+    kind = kind_row.name
     if impl.startswith("torch"):
         call = torch_call(impl, case, kind, x, g)
     elif impl.startswith("onnxruntime"):
         call = onnx_call(impl, case, x)
     else:
-        call = fastgrad_call(impl, case, suffix, x, g)
+        call = fastgrad_call(impl, case, kind_row, x, g)
     benchmark.group = f"{case.label} {kind} {np.dtype(dtype).name} n={n:.0e}"
     threads = fg.get_num_threads()
     if impl == "fastgrad_1thread":
@@ -148,7 +150,7 @@ def test_activation(benchmark, case, suffix, dtype, n, impl):
 
 @pytest.mark.parametrize("n", SIZES, ids=lambda n: f"n={n:.0e}")
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("kind", list(KIND_NAMES.values()))
+@pytest.mark.parametrize("kind", [kind.name for kind in KINDS])
 def test_floor(benchmark, kind, dtype, n):
     x, g = inputs(dtype, n)
     call = floor_call(kind, x, g, fg.get_num_threads())

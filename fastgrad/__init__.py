@@ -9,16 +9,17 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 
 from . import _numba, reference
 from ._api import build_public_functions
-from ._table import ALIASES, BY_NAME, TABLE, kinds_of
+from ._kinds import kinds_of
+from ._table import ALIASES, BY_NAME, TABLE
 from ._threads import get_num_threads, set_num_threads
 
 _functions = build_public_functions(TABLE)
 # PyTorch's other names (swish for silu, logsigmoid): the same function objects
 _functions.update(
     {
-        alias + suffix: _functions[name + suffix]
+        alias + kind.suffix: _functions[name + kind.suffix]
         for alias, name in ALIASES.items()
-        for suffix in kinds_of(BY_NAME[name])
+        for kind in kinds_of(BY_NAME[name])
     }
 )
 

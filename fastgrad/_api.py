@@ -18,8 +18,8 @@ import numpy as np
 
 from . import _duck, _threads
 from ._half import run_half
-from ._kernels import kernel_set, outputs_of, run_chunked
-from ._table import FROM_OUTPUT, KIND_NAMES, kinds_of
+from ._kernels import kernel_set, run_chunked
+from ._kinds import kinds_of
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 # the dtype each array dtype computes in: float16 in float32 (``fastgrad._half``)
@@ -269,13 +269,13 @@ def _kernel_picker(activation, kind, params, fn):
     default = params.default
     compiled = {
         # no fast path when a parameter is required: a call without keywords must raise
-        dt: kernel_set(activation, dt).compiled[kind] if default else (None, None)
+        dt: kernel_set(activation, dt).compiled[kind.name] if default else (None, None)
         for dt in (_F32, _F64)
     }
-    n_out = outputs_of(kind)
+    n_out = kind.outputs
     # the backward from the output is a multiply-add per element: memory-bound whatever
     # the activation
-    memory_bound = activation.memory_bound or kind == KIND_NAMES[FROM_OUTPUT]
+    memory_bound = activation.memory_bound or kind.needs_from_output
     threshold = _threads.parallel_min_size(memory_bound)
     resolved = {}  # (dtype, keywords, their types) -> ([serial, chunked], a, b)
 
@@ -286,10 +286,10 @@ def _kernel_picker(activation, kind, params, fn):
         compute = _COMPUTE_DTYPE[dtype]
         value, a, b = params.resolve(kw, compute, fn) if kw or default is None else default
         if dtype is _F16:
-            serial = sets[value, compute].get(kind, False)
+            serial = sets[value, compute].get(kind.name, False)
             threads = _threads.current if parallel else 1
             return functools.partial(run_half, serial, n_out, threads), a, b
-        kernel = sets[value, dtype].get(kind, parallel)
+        kernel = sets[value, dtype].get(kind.name, parallel)
         if parallel:
             kernel = functools.partial(run_chunked, kernel, n_out)
         return kernel, a, b
@@ -315,7 +315,7 @@ def _kernel_picker(activation, kind, params, fn):
             value, a, b = params.resolve(kw, dtype, fn)  # raises before anything is written
             if len(resolved) >= _RESOLVED_MAX:
                 resolved.clear()
-            hit = resolved[key] = (sets[value, dtype].compiled[kind], a, b)
+            hit = resolved[key] = (sets[value, dtype].compiled[kind.name], a, b)
         pair, a, b = hit
         return _fast_kernel(x, pair, pair, threshold), a, b
 
@@ -358,12 +358,10 @@ def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
     return out
 
 
-def _make_unary(activation, suffix, params):
+def _make_unary(activation, kind, params):
     """f(x) or f_grad(x): one input, one output."""
-    fn_name = activation.name + suffix
-    pick, compiled, with_params, threshold = _kernel_picker(
-        activation, KIND_NAMES[suffix], params, fn_name
-    )
+    fn_name = activation.name + kind.suffix
+    pick, compiled, with_params, threshold = _kernel_picker(activation, kind, params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
 
@@ -394,13 +392,12 @@ def _make_unary(activation, suffix, params):
     return unary
 
 
-def _make_backward(activation, suffix, params, what="x"):
-    """f_backward(grad_out, x): two inputs, one output (``what``: the second input's name
-    in error messages)."""
-    fn_name = activation.name + suffix
-    pick, compiled, with_params, threshold = _kernel_picker(
-        activation, KIND_NAMES[suffix], params, fn_name
-    )
+def _make_backward(activation, kind, params):
+    """f_backward(grad_out, x): two inputs, one output (the second named by the kind: x,
+    or y for the backward from the output)."""
+    fn_name = activation.name + kind.suffix
+    what = kind.inputs[1]
+    pick, compiled, with_params, threshold = _kernel_picker(activation, kind, params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
 
@@ -439,13 +436,11 @@ def _make_backward(activation, suffix, params, what="x"):
     return backward
 
 
-def _make_fwd_grad(activation, suffix, params):
+def _make_fwd_grad(activation, kind, params):
     """f_fwd_grad(x): one input, the pair (y, dy/dx) out. The kernel itself refuses
     overlapping outputs (it returns False before writing)."""
-    fn_name = activation.name + suffix
-    pick, compiled, with_params, threshold = _kernel_picker(
-        activation, KIND_NAMES[suffix], params, fn_name
-    )
+    fn_name = activation.name + kind.suffix
+    pick, compiled, with_params, threshold = _kernel_picker(activation, kind, params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
     overlap = f"{fn_name}: out[0] and out[1] must not overlap"
@@ -498,9 +493,10 @@ def _make_fwd_grad(activation, suffix, params):
     return fwd_grad
 
 
-def _make_backward_from_output(activation, suffix, params):
-    """f_backward_from_output(grad_out, y): the backward kernel shape, given y."""
-    backward = _make_backward(activation, suffix, params, what="y")
+def _make_backward_from_output(activation, kind, params):
+    """f_backward_from_output(grad_out, y): the backward, its second argument named y
+    (keyword calls pass y=)."""
+    backward = _make_backward(activation, kind, params)
 
     def backward_from_output(grad_out, y, *, out=None, **kw):
         return backward(grad_out, y, out=out, **kw)
@@ -508,13 +504,13 @@ def _make_backward_from_output(activation, suffix, params):
     return backward_from_output
 
 
-_MAKERS = {
-    "": _make_unary,
-    "_grad": _make_unary,
-    "_backward": _make_backward,
-    "_fwd_grad": _make_fwd_grad,
-    FROM_OUTPUT: _make_backward_from_output,
-}
+def _maker(kind):
+    """The wrapper factory for a kind's arrays in and out."""
+    if kind.outputs == 2:
+        return _make_fwd_grad
+    if len(kind.inputs) == 1:
+        return _make_unary
+    return _make_backward_from_output if kind.inputs[1] == "y" else _make_backward
 
 
 # ---------------------------------------------------------------------------- assembly
@@ -524,49 +520,28 @@ _G = inspect.Parameter("grad_out", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _Y = inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _OUT = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
 
-_RETURNS = {
-    "": "y = f(x)",
-    "_grad": "dy/dx at x",
-    "_backward": "grad_out * dy/dx at x (the input gradient of a backward pass)",
-    "_fwd_grad": "the pair (y, dy/dx), computed in one pass over memory",
-    FROM_OUTPUT: "grad_out * dy/dx given the forward's output y = f(x) (PyTorch's\n"
-    "contract; the accuracy trade is under 'Given the output' below)",
-}
 
-
-def _example(activation, suffix):
+def _example(activation, kind):
     """A doctest (run by the test suite); the output shown is the NumPy reference's.
-    Required parameters take the table's example values."""
+    Required parameters take the table's example values; a pair shows its derivative."""
     from . import reference
 
     name = activation.name
     params = activation.default_params
     kw = "".join(f", {k}={v!r}" for k, v in params.items())
     x = np.array([-2.0, 0.0, 2.0])
-    g = np.full(3, 0.5)
-    call, value = {
-        "": (f"fg.{name}(x{kw})", lambda: getattr(reference, name)(x, **params)),
-        "_grad": (
-            f"fg.{name}_grad(x{kw})",
-            lambda: getattr(reference, name + "_grad")(x, **params),
-        ),
-        "_backward": (
-            f"fg.{name}_backward(np.full(3, 0.5), x{kw})",
-            lambda: getattr(reference, name + "_backward")(g, x, **params),
-        ),
-        "_fwd_grad": (
-            f"fg.{name}_fwd_grad(x{kw})[1]",
-            lambda: getattr(reference, name + "_fwd_grad")(x, **params)[1],
-        ),
-        FROM_OUTPUT: (
-            f"fg.{name}{FROM_OUTPUT}(np.full(3, 0.5), fg.{name}(x))",
-            lambda: getattr(reference, name + FROM_OUTPUT)(g, getattr(reference, name)(x)),
-        ),
-    }[suffix]
+    spelled = {"x": "x", "grad_out": "np.full(3, 0.5)", "y": f"fg.{name}(x)"}
+    values = {"x": x, "grad_out": np.full(3, 0.5)}
+    if "y" in kind.inputs:
+        values["y"] = getattr(reference, name)(x, **params)
+    shown = "[1]" if kind.outputs == 2 else ""
+    call = f"fg.{name}{kind.suffix}({', '.join(spelled[i] for i in kind.inputs)}{kw}){shown}"
+    value = getattr(reference, name + kind.suffix)(*(values[i] for i in kind.inputs), **params)
+    value = value[1] if kind.outputs == 2 else value
     return (
         ">>> import numpy as np, fastgrad as fg\n"
         ">>> x = np.array([-2.0, 0.0, 2.0])\n"
-        f">>> {call}.round(6)\n{value().round(6)!r}"
+        f">>> {call}.round(6)\n{value.round(6)!r}"
     )
 
 
@@ -586,25 +561,28 @@ def _from_output_doc(activation):
     return "Given the output:\n\n" + inspect.cleandoc(activation.from_output.__doc__) + "\n\n"
 
 
-def _document(fn, activation, suffix, params):
-    name = activation.name + suffix
-    head = {"_backward": [_G, _X], FROM_OUTPUT: [_G, _Y]}.get(suffix, [_X])
+_PARAMETER_OF_INPUT = {"x": _X, "grad_out": _G, "y": _Y}
+
+
+def _document(fn, activation, kind, params):
+    name = activation.name + kind.suffix
+    head = [_PARAMETER_OF_INPUT[i] for i in kind.inputs]
     fn.__signature__ = inspect.Signature(head + [_OUT] + params.signature)
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = "fastgrad"
     out_doc = (
         "a pair of arrays (y_out, grad_out) to write into"
-        if suffix == "_fwd_grad"
+        if kind.outputs == 2
         else "an array of the result's shape and dtype to write into (may be an input)"
     )
-    example = _example(activation, suffix).replace("\n", "\n    ")
+    example = _example(activation, kind).replace("\n", "\n    ")
     fn.__doc__ = (
-        f"{activation.title}: {kinds_of(activation)[suffix]}.\n\n"
-        f"Returns {_RETURNS[suffix]}, in the input's shape; float32 stays float32, float64\n"
+        f"{activation.title}: {kind.summary}.\n\n"
+        f"Returns {kind.returns}, in the input's shape; float32 stays float32, float64\n"
         f"stays float64, float16 is computed in float32, bool/int become float64.\n"
         f"out: {out_doc}.\n\n"
         f"{_math_doc(activation)}\n\n"
-        f"{_from_output_doc(activation) if suffix == FROM_OUTPUT else ''}"
+        f"{_from_output_doc(activation) if kind.needs_from_output else ''}"
         f"Example::\n\n    {example}\n"
     )
     return fn
@@ -615,7 +593,7 @@ def build_public_functions(table):
     functions = {}
     for act in table:
         params = _Params(act)
-        for suffix in kinds_of(act):
-            fn = _MAKERS[suffix](act, suffix, params)
-            functions[act.name + suffix] = _document(fn, act, suffix, params)
+        for kind in kinds_of(act):
+            fn = _maker(kind)(act, kind, params)
+            functions[act.name + kind.suffix] = _document(fn, act, kind, params)
     return functions

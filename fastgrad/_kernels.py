@@ -32,6 +32,14 @@ import numpy as np
 
 from . import _jit, _threads
 from ._atomics import count_done, take_next
+from ._kinds import (
+    BY_KIND_NAME,
+    DERIVATIVE_SCALAR,
+    FORWARD_SCALAR,
+    FROM_OUTPUT_SCALAR,
+    KINDS,
+    kinds_of,
+)
 from ._math import elementary
 
 # How an input and the output (same size, both C-contiguous) share memory.
@@ -145,17 +153,17 @@ def _pair_chunks(x, y, d, a, b, counters, chunk):
         last = count_done(counters, 1) == (n - 1) // chunk  # noqa: F821
 
 
-_CHUNK_LOOPS = {(1, 1): _map_chunks, (2, 1): _scaled_chunks, (1, 2): _pair_chunks}
+# template -> its chunk loop, and how many input and output arrays it takes.
+_CHUNK_LOOPS = {"map": _map_chunks, "scaled": _scaled_chunks, "pair": _pair_chunks}
 
 
-def chunk_loop(serial, n_out, namespace):
+def chunk_loop(serial, kind, namespace):
     """The chunked form of a serial loop ``serial(*inputs, *outputs, a, b)`` (a Python
-    function) with ``n_out`` outputs, as a Python function to compile: the chunk loop of
-    its arity with ``serial`` compiled inline as ``_serial``; ``namespace`` holds the
-    globals ``serial`` needs."""
-    n_in = serial.__code__.co_argcount - 2 - n_out
+    function) shaped as ``kind`` (a ``_kinds.Kind``), as a Python function to compile:
+    the chunk loop of the kind's template with ``serial`` compiled inline as ``_serial``;
+    ``namespace`` holds the globals ``serial`` needs."""
     inlined = _jit.scalar(types.FunctionType(serial.__code__, namespace))
-    template = _CHUNK_LOOPS[n_in, n_out]
+    template = _CHUNK_LOOPS[kind.template]
     loop_globals = {"take_next": take_next, "count_done": count_done, "_serial": inlined}
     return types.FunctionType(template.__code__, {**namespace, **loop_globals})
 
@@ -195,22 +203,9 @@ def run_chunked(kernel, n_out, *args):
     return True
 
 
-# kernel name -> (serial template, {template global: which scalar}, number of outputs:
-# the last array arguments). The chunked kernel is the template's ``chunk_loop``.
-_KERNELS = {
-    "forward": (_map, {"_f": 0}, 1),
-    "grad": (_map, {"_f": 1}, 1),
-    "backward": (_scaled, {"_df": 1}, 1),
-    "fwd_grad": (_pair, {"_f": 0, "_df": 1}, 2),
-    # the derivative given the output (activations with ``from_output`` only)
-    "backward_from_output": (_scaled, {"_df": 2}, 1),
-}
-KERNEL_NAMES = tuple(_KERNELS)
-
-
-def outputs_of(name):
-    """How many outputs kernel ``name`` writes (its last array arguments)."""
-    return _KERNELS[name][2]
+# The loop templates the kind table (``_kinds``) names. A chunked kernel is its
+# template's ``chunk_loop``.
+_TEMPLATES = {"map": _map, "scaled": _scaled, "pair": _pair}
 
 
 _MATH_SOURCES = ("_jit.py", "_math/*.py", "activations/*.py")
@@ -262,24 +257,26 @@ class KernelSet:
         self._scalars = None
         # compiled[name][parallel]: the entry point, filled by get() on first use; the
         # wrappers index it directly on their hot path (cheaper than a method call).
-        self.compiled = {name: [None, None] for name in _KERNELS}
+        self.compiled = {kind.name: [None, None] for kind in KINDS}
         self._dispatchers = {}
 
     def scalars(self):
-        """The activation's scalar (forward, derivative, derivative given the output or
-        None) in this dtype."""
+        """{scalar name (``_kinds``): the activation's scalar function in this dtype}:
+        forward, derivative, and the derivative given the output where it has one."""
         if self._scalars is None:
             F, m = self.dtype.type, elementary(self.dtype)
+            forward, derivative = self.math(F, m)
             from_output = self.activation.from_output
-            self._scalars = (*self.math(F, m), from_output and from_output(F, m))
+            self._scalars = {
+                FORWARD_SCALAR: forward,
+                DERIVATIVE_SCALAR: derivative,
+                FROM_OUTPUT_SCALAR: from_output and from_output(F, m),
+            }
         return self._scalars
 
     def names(self):
-        """The kernels this activation has: every name but ``backward_from_output``,
-        which needs ``from_output``."""
-        if self.activation.from_output is None:
-            return tuple(n for n in KERNEL_NAMES if n != "backward_from_output")
-        return KERNEL_NAMES
+        """The names of the kernels this activation has (``_kinds.kinds_of``)."""
+        return tuple(kind.name for kind in kinds_of(self.activation))
 
     def get(self, name, parallel):
         """Kernel ``name`` (serial, or chunked if ``parallel``) as a callable: the compiled
@@ -311,9 +308,10 @@ class KernelSet:
         return self._dispatchers[key]
 
     def _build(self, name, parallel):
-        serial, binding, n_out = _KERNELS[name]
-        pair = self.scalars()
-        bound = {glob: pair[which] for glob, which in binding.items()}
+        kind = BY_KIND_NAME[name]
+        serial = _TEMPLATES[kind.template]
+        scalars = self.scalars()
+        bound = {glob: scalars[which] for glob, which in kind.scalars}
         qualname = "__".join(
             (
                 self.activation.name,
@@ -334,7 +332,7 @@ class KernelSet:
             **bound,
         }
         if parallel:
-            fn = chunk_loop(serial, n_out, namespace)
+            fn = chunk_loop(serial, kind, namespace)
         else:
             fn = types.FunctionType(serial.__code__, namespace)
         fn.__name__ = fn.__qualname__ = qualname
@@ -345,9 +343,9 @@ class KernelSet:
         """The argument types of a call: C-contiguous 1-D arrays of the dtype, then the
         two parameter slots as Python floats; a chunked kernel's then its counters and
         chunk size."""
-        serial, _, n_out = _KERNELS[name]
+        kind = BY_KIND_NAME[name]
         element = numba.from_dtype(self.dtype)
-        n_arrays = serial.__code__.co_argcount - 2
+        n_arrays = len(kind.inputs) + kind.outputs
         arrays = (numba.types.Array(element, 1, "C"),) * n_arrays
         chunking = (numba.types.Array(numba.types.int64, 1, "C"), numba.types.int64)
         return arrays + (numba.types.float64,) * 2 + (chunking if parallel else ())

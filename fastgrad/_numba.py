@@ -31,7 +31,7 @@ from numba.core import errors
 from numba.extending import overload
 
 from ._kernels import kernel_set
-from ._table import KIND_NAMES, kinds_of
+from ._kinds import kinds_of
 
 _INLINE = dict(forceinline=True, error_model="numpy", fastmath=False, boundscheck=False)
 _NONE = (types.NoneType, types.Omitted)
@@ -74,16 +74,12 @@ def _slot_overload(value):
 
 
 def _loops(scalars, kind, F):
-    """Jitted (on scalars, on flat arrays) for one kind, with the scalar pair of one dtype."""
-    forward, derivative, from_output = scalars
-    f = {
-        "forward": forward,
-        "grad": derivative,
-        "backward": derivative,
-        "backward_from_output": from_output,
-    }.get(kind)
+    """Jitted (on scalars, on flat arrays) for one kind (a ``_kinds.Kind``: its template
+    and the scalar functions bound to it), with the scalars of one dtype."""
+    bound = {glob: scalars[which] for glob, which in kind.scalars}
 
-    if kind in ("forward", "grad"):
+    if kind.template == "map":
+        f = bound["_f"]
 
         @njit(**_INLINE)
         def scalar(x, a, b):
@@ -95,7 +91,8 @@ def _loops(scalars, kind, F):
             for i in range(out.size):
                 out[i] = f(F(x[i]), a, b)
 
-    elif kind in ("backward", "backward_from_output"):
+    elif kind.template == "scaled":
+        f = bound["_df"]
 
         @njit(**_INLINE)
         def scalar(g, x, a, b):
@@ -107,7 +104,8 @@ def _loops(scalars, kind, F):
             for i in range(out.size):
                 out[i] = F(g[i]) * f(F(x[i]), a, b)
 
-    else:  # fwd_grad
+    else:  # "pair"
+        forward, derivative = bound["_f"], bound["_df"]
 
         @njit(**_INLINE)
         def scalar(x, a, b):
@@ -181,13 +179,12 @@ def _slots_function(count):
     return njit(**_INLINE)(lambda p, q: (_slot(p), _slot(q)))
 
 
-def _register(public, activation, suffix):
-    """Make ``public`` (fastgrad.<activation><suffix>) callable from @njit code."""
-    kind = KIND_NAMES[suffix]
+def _register(public, activation, kind):
+    """Make ``public`` (fastgrad.<activation><kind's suffix>) callable from @njit code."""
     variant = activation.variant.param if activation.variant else None
     signature = _Signature(public, variant)
     slots = _slots_function(len(signature.numeric))
-    n_out = 2 if kind == "fwd_grad" else 1
+    n_out = kind.outputs
 
     def build(input_types, out_type, parameter_types):
         value = _variant_value(activation, variant, parameter_types, public.__name__)
@@ -318,5 +315,5 @@ def _runner(scalar, flat, arrays, n_out, dtype, out_type, name):
 def register_all(functions, table):
     """Register every public function of ``functions`` ({name: function})."""
     for activation in table:
-        for suffix in kinds_of(activation):
-            _register(functions[activation.name + suffix], activation, suffix)
+        for kind in kinds_of(activation):
+            _register(functions[activation.name + kind.suffix], activation, kind)

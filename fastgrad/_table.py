@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._kinds import kinds_of
 from .activations import algebraic, exponential, gaussian, hyperbolic, logistic, piecewise
 
 
@@ -451,39 +452,11 @@ ALIASES = {"swish": "silu", "logsigmoid": "log_sigmoid"}
 
 BY_NAME = {act.name: act for act in TABLE}
 
-# The four public functions of every activation: suffix -> what it computes.
-KINDS = {
-    "": "forward, y = f(x)",
-    "_grad": "derivative, dy/dx",
-    "_backward": "backward, grad_out * dy/dx",
-    "_fwd_grad": "forward and derivative in one pass, (y, dy/dx)",
-}
-# The fifth, for the activations with ``from_output`` only.
-FROM_OUTPUT = "_backward_from_output"
-FROM_OUTPUT_KIND = "backward from the output, grad_out * dy/dx given y = f(x)"
-
-
-# The kind of each public suffix, as the kernels, benchmarks and plots name it.
-KIND_NAMES = {
-    "": "forward",
-    "_grad": "grad",
-    "_backward": "backward",
-    "_fwd_grad": "fwd_grad",
-    FROM_OUTPUT: "backward_from_output",
-}
-
-
-def kinds_of(activation):
-    """{suffix: what it computes} of the activation's public functions."""
-    if activation.from_output is None:
-        return KINDS
-    return {**KINDS, FROM_OUTPUT: FROM_OUTPUT_KIND}
-
 
 def public_names():
     """Every public function name: the table's per activation, and their aliases."""
     acts = [*TABLE, *(BY_NAME[name] for name in ALIASES.values())]
     names = [*(act.name for act in TABLE), *ALIASES]
     return [
-        name + suffix for name, act in zip(names, acts, strict=True) for suffix in kinds_of(act)
+        name + kind.suffix for name, act in zip(names, acts, strict=True) for kind in kinds_of(act)
     ]

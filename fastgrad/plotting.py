@@ -19,7 +19,8 @@ import sys
 import numpy as np
 
 from . import _threads
-from ._table import KIND_NAMES, cases
+from ._kinds import KINDS
+from ._table import cases
 
 
 def _pyplot():
@@ -108,7 +109,7 @@ def _ratio_label(value):
 def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
     """Bars of baseline median / impl median for each activation, kind and size."""
     plt = _pyplot()
-    kinds = list(KIND_NAMES.values())
+    kinds = [kind.name for kind in KINDS]
     names = [case.label for case in cases()]
     sizes = sorted({k[3] for k in medians if k[2] == dtype})
     # one wide panel per kind, stacked: 20-odd activations side by side per panel

@@ -24,7 +24,7 @@ from conftest import param_sets  # noqa: E402
 from fastgrad._table import TABLE  # noqa: E402
 from fastgrad.plotting import accuracy_figure  # noqa: E402
 
-KINDS = ("forward", "derivative")
+QUANTITIES = ("forward", "derivative")
 
 
 def _cell(xs, errs):
@@ -54,7 +54,7 @@ def main(argv=None):
             for dtype in (np.float32, np.float64):
                 xs, errors = measure(act, params, dtype, args.size)
                 label = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
-                for k, kind in enumerate(KINDS):
+                for k, kind in enumerate(QUANTITIES):
                     cells = [
                         _cell(xs, errors[i][k]) if i in errors else "not installed"
                         for i in ("fastgrad", "numpy", "torch")

@@ -10,8 +10,11 @@ import pytest
 from conftest import DTYPES
 
 import fastgrad as fg
+from fastgrad._kinds import BACKWARD_FROM_OUTPUT
 from fastgrad._peers import torch_module
-from fastgrad._table import BY_NAME, FROM_OUTPUT, TABLE
+from fastgrad._table import BY_NAME, TABLE
+
+FROM_OUTPUT = BACKWARD_FROM_OUTPUT.suffix
 
 NAMES = [act.name for act in TABLE if act.from_output is not None]
 

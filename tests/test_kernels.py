@@ -16,7 +16,8 @@ from conftest import DTYPES, default_slots, kernel_arguments, public, special_va
 
 import fastgrad as fg
 from fastgrad import _kernels, _threads
-from fastgrad._kernels import KernelSet, kernel_set, outputs_of, run_chunked
+from fastgrad._kernels import KernelSet, kernel_set, run_chunked
+from fastgrad._kinds import BY_KIND_NAME
 from fastgrad._table import TABLE
 
 ACTS = [pytest.param(a, id=a.name) for a in TABLE]
@@ -40,15 +41,15 @@ def test_serial_and_chunked_kernels_agree_bitwise_whatever_the_aliasing(
     a, b = default_slots(act)
     for name in ks.names():
         aliases = ("none", "same", "partial") + (
-            ("grad_out",) if outputs_of(name) == 1 and name.startswith("backward") else ()
+            ("grad_out",) if "grad_out" in BY_KIND_NAME[name].inputs else ()
         )
         for alias in aliases:
             g = np.random.default_rng(5).standard_normal(x.size).astype(x.dtype)
             args = kernel_arguments(name, x, g, alias)
             separate = [arg.copy() for arg in args]  # no aliasing: the plain serial loop
             ks.get(name, False)(*separate, a, b)
-            assert run_chunked(ks.get(name, True), outputs_of(name), *args, a, b)
-            k = outputs_of(name)
+            k = BY_KIND_NAME[name].outputs
+            assert run_chunked(ks.get(name, True), k, *args, a, b)
             for got, want in zip(args[-k:], separate[-k:], strict=True):
                 np.testing.assert_array_equal(got, want, err_msg=f"{name} {alias}")
 
@@ -56,7 +57,8 @@ def test_serial_and_chunked_kernels_agree_bitwise_whatever_the_aliasing(
 def _element_loops(name):
     """How many element loops the kernel's serial template has (its ``for i in range``
     lines); the chunked kernel inlines it."""
-    return inspect.getsource(_kernels._KERNELS[name][0]).count("for i in range(")
+    template = _kernels._TEMPLATES[BY_KIND_NAME[name].template]
+    return inspect.getsource(template).count("for i in range(")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)

@@ -13,7 +13,8 @@ from numba import njit
 from numba.core.errors import TypingError
 
 import fastgrad as fg
-from fastgrad._table import TABLE, kinds_of
+from fastgrad._kinds import kinds_of
+from fastgrad._table import TABLE
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "examples"))
 from fused_layer import dense_gelu_backward, dense_gelu_forward  # noqa: E402
@@ -85,24 +86,24 @@ def _all_kinds(act):
     params = ", ".join(f"{k}={v!r}" for k, v in act.default_params.items())
     sep = ", " if params else ""
     calls = []
-    for suffix in kinds_of(act):
-        two = suffix.startswith("_backward")
-        args = "g, x" if two else "x"
-        calls.append(f"fg.{act.name}{suffix}({args}{sep}{params})")
+    for kind in kinds_of(act):
+        args = "g, x" if len(kind.inputs) == 2 else "x"
+        calls.append(f"fg.{act.name}{kind.suffix}({args}{sep}{params})")
     source = f"def every_kind(g, x):\n    return ({', '.join(calls)},)\n"
     namespace = {"fg": fg}
     exec(source, namespace)
-    return njit(namespace["every_kind"]), list(kinds_of(act))
+    return njit(namespace["every_kind"]), kinds_of(act)
 
 
 @pytest.mark.parametrize("act", TABLE, ids=lambda a: a.name)
 def test_every_function_in_njit_matches_the_python_call(act):
     x, g = _inputs(np.float64)
-    every_kind, suffixes = _all_kinds(act)
+    every_kind, kinds = _all_kinds(act)
     got = every_kind(g, x)
-    for suffix, value in zip(suffixes, got, strict=True):
+    for kind, value in zip(kinds, got, strict=True):
+        suffix = kind.suffix
         fn = getattr(fg, act.name + suffix)
-        args = (g, x) if suffix.startswith("_backward") else (x,)
+        args = (g, x) if len(kind.inputs) == 2 else (x,)
         want = fn(*args, **act.default_params)
         for a, b in zip(
             value if isinstance(value, tuple) else (value,),

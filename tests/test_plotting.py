@@ -6,7 +6,8 @@ import matplotlib
 import numpy as np
 
 from fastgrad import plotting
-from fastgrad._table import KIND_NAMES, cases
+from fastgrad._kinds import KINDS
+from fastgrad._table import cases
 
 matplotlib.use("Agg")
 
@@ -15,7 +16,7 @@ def _fake_bench_json(path):
     """A pytest-benchmark-shaped file: NumPy twice as slow as fastgrad everywhere."""
     benchmarks = []
     for case in cases():
-        for kind in KIND_NAMES.values():
+        for kind in [k.name for k in KINDS]:
             for n in (1000, 100000):
                 for impl, median in (
                     ("numpy", 2e-6),

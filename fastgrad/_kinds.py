@@ -1,0 +1,94 @@
+"""The kinds of public function every activation has: the second table, beside the
+activation table (``_table.py``); fastgrad's functions are their product.
+
+Each row says what the public function is called (the activation's name + ``suffix``),
+which arrays it takes and how many it writes, which loop template of ``_kernels``
+computes it with which of the activation's scalar functions, and what its docstring says
+it computes and returns. The kernels, the wrappers (``_api``), the @njit overloads
+(``_numba``), the compile step, the benchmarks, the plots and the tests all read this
+table: adding a kind is one row here and, if no template fits, one template.
+"""
+
+from dataclasses import dataclass
+
+# The scalar functions an activation's math provides (``KernelSet.scalars``).
+FORWARD_SCALAR = "forward"
+DERIVATIVE_SCALAR = "derivative"
+FROM_OUTPUT_SCALAR = "derivative_from_output"  # activations with ``from_output`` only
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # as the kernels, benchmarks and plots name it
+    suffix: str  # the public function is the activation's name + suffix
+    inputs: tuple  # the array arguments, in order (of the function and of its kernel)
+    outputs: int  # how many arrays the kernel writes (its last array arguments)
+    template: str  # the loop template in ``_kernels``: "map", "scaled" or "pair"
+    scalars: tuple  # (template global, scalar function) pairs the template is bound to
+    summary: str  # what it computes, for the docstring's first line
+    returns: str  # what it returns, for the docstring
+    needs_from_output: bool = False  # only for activations with ``from_output``
+
+
+FORWARD = Kind(
+    "forward",
+    "",
+    ("x",),
+    1,
+    "map",
+    (("_f", FORWARD_SCALAR),),
+    "forward, y = f(x)",
+    "y = f(x)",
+)
+GRAD = Kind(
+    "grad",
+    "_grad",
+    ("x",),
+    1,
+    "map",
+    (("_f", DERIVATIVE_SCALAR),),
+    "derivative, dy/dx",
+    "dy/dx at x",
+)
+BACKWARD = Kind(
+    "backward",
+    "_backward",
+    ("grad_out", "x"),
+    1,
+    "scaled",
+    (("_df", DERIVATIVE_SCALAR),),
+    "backward, grad_out * dy/dx",
+    "grad_out * dy/dx at x (the input gradient of a backward pass)",
+)
+FWD_GRAD = Kind(
+    "fwd_grad",
+    "_fwd_grad",
+    ("x",),
+    2,
+    "pair",
+    (("_f", FORWARD_SCALAR), ("_df", DERIVATIVE_SCALAR)),
+    "forward and derivative in one pass, (y, dy/dx)",
+    "the pair (y, dy/dx), computed in one pass over memory",
+)
+BACKWARD_FROM_OUTPUT = Kind(
+    "backward_from_output",
+    "_backward_from_output",
+    ("grad_out", "y"),
+    1,
+    "scaled",
+    (("_df", FROM_OUTPUT_SCALAR),),
+    "backward from the output, grad_out * dy/dx given y = f(x)",
+    "grad_out * dy/dx given the forward's output y = f(x) (PyTorch's\n"
+    "contract; the accuracy trade is under 'Given the output' below)",
+    needs_from_output=True,
+)
+
+KINDS = (FORWARD, GRAD, BACKWARD, FWD_GRAD, BACKWARD_FROM_OUTPUT)
+BY_KIND_NAME = {kind.name: kind for kind in KINDS}
+BY_SUFFIX = {kind.suffix: kind for kind in KINDS}
+
+
+def kinds_of(activation):
+    """The kinds the activation has: all, but the from-output one only where the
+    activation's derivative is given as a function of its output (``from_output``)."""
+    return tuple(k for k in KINDS if not k.needs_from_output or activation.from_output)
