@@ -10,7 +10,7 @@ Implementations:
 - fastgrad_1thread: the allocating call limited to one thread, for a like-for-like
   comparison with NumPy, which is single-threaded (at n = 1e3 fastgrad runs on one
   thread anyway, so this is measured from n = 1e5 up);
-- torch, torch_out: PyTorch's ATen kernels (the table's ``TorchPeer``), allocating and
+- torch, torch_out: PyTorch's ATen kernels (``fastgrad._torch_peers``), allocating and
   with ``out=``, on the same number of threads as fastgrad; skipped when torch is not
   installed. backward is torch's backward kernel given what autograd saved (x or y);
   grad is that kernel with grad_out = 1, which is how autograd gets dy/dx; fwd_grad is
@@ -38,6 +38,7 @@ from fastgrad._kinds import FORWARD, KINDS, kinds_of
 from fastgrad._peers import onnx_peer, torch_module, torch_peer
 from fastgrad._table import cases
 from fastgrad._threads import PARALLEL_MIN_SIZE
+from fastgrad._torch_peers import TORCH_PEERS
 
 # A call slower than this (seconds, after warm-up) is timed over SLOW_ROUNDS rounds
 # instead of pytest-benchmark's minimum of 5 plus calibration: 22 activations x 4 kinds
@@ -76,7 +77,7 @@ def torch_call(impl, case, kind, x, g):
         call = peer.forward_call(tx, y)
     elif kind == "backward_from_output":
         call = peer.backward_from_output_call(tg, tx, d)
-    elif kind == "backward" and case.activation.torch.backward_takes_output:
+    elif kind == "backward" and TORCH_PEERS[case.activation.name].backward_takes_output:
         pytest.skip("PyTorch's backward takes the output: compared under backward_from_output")
     elif kind in ("backward", "grad"):
         call = peer.backward_call(tg if kind == "backward" else ones, tx, d)

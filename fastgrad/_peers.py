@@ -1,11 +1,13 @@
 """Peers: the same activation computed by PyTorch or ONNX Runtime, for benchmarks and tests.
 
 fastgrad never depends on either: ``torch_peer`` and ``onnx_peer`` return None when the
-library is not installed (callers skip). PyTorch's calls come from the table's
-``TorchPeer`` entries; ONNX Runtime's operators from ``_ONNX_NODES`` below.
+library is not installed (callers skip). PyTorch's calls come from the
+``_torch_peers.TORCH_PEERS`` entries; ONNX Runtime's operators from ``_ONNX_NODES`` below.
 """
 
 import numpy as np
+
+from ._torch_peers import TORCH_PEERS
 
 
 def torch_module():
@@ -98,9 +100,10 @@ class TorchCalls:
 def torch_peer(activation, **params):
     """TorchCalls for the activation, or None (no torch, or no torch equivalent)."""
     torch = torch_module()
-    if torch is None or activation.torch is None:
+    spec = TORCH_PEERS.get(activation.name)
+    if torch is None or spec is None:
         return None
-    return TorchCalls(torch, activation.torch, params)
+    return TorchCalls(torch, spec, params)
 
 
 # ---------------------------------------------------------------- ONNX Runtime

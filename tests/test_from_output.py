@@ -13,6 +13,7 @@ import fastgrad as fg
 from fastgrad._kinds import BACKWARD_FROM_OUTPUT
 from fastgrad._peers import torch_module
 from fastgrad._table import BY_NAME, TABLE
+from fastgrad._torch_peers import TORCH_PEERS
 
 FROM_OUTPUT = BACKWARD_FROM_OUTPUT.suffix
 
@@ -28,7 +29,7 @@ EXACT = {
 
 def test_the_activations_whose_autograd_saves_the_output_have_it():
     assert NAMES == ["relu", "sigmoid", "tanh"]
-    assert all(BY_NAME[n].torch.from_output_call is not None for n in NAMES)
+    assert all(TORCH_PEERS[n].from_output_call is not None for n in NAMES)
 
 
 def _outputs(name, dtype, rng):
@@ -122,8 +123,9 @@ def test_agrees_with_pytorchs_from_output_kernel(name, dtype):
     y = _outputs(name, dtype, rng)
     g = rng.standard_normal(y.size).astype(dtype)
     act = BY_NAME[name]
-    args, kwargs = act.torch.from_output_call(torch.from_numpy(g), torch.from_numpy(y))
-    theirs = getattr(torch.ops.aten, act.torch.backward)(*args, **kwargs).numpy()
+    spec = TORCH_PEERS[act.name]
+    args, kwargs = spec.from_output_call(torch.from_numpy(g), torch.from_numpy(y))
+    theirs = getattr(torch.ops.aten, spec.backward)(*args, **kwargs).numpy()
     ours = getattr(fg, name + FROM_OUTPUT)(g, y)
     spacing = np.spacing(np.maximum(np.abs(ours), np.abs(theirs))).astype(np.float64)
     spacing[spacing == 0] = np.finfo(dtype).smallest_subnormal

@@ -104,3 +104,18 @@ def test_compile_command_line(tmp_path):
     assert done.returncode == 0 and "1 kernel sets ready" in done.stdout, done.stderr
     names = {p.name.split("__")[0] for p in tmp_path.rglob("_kernels.*.nbi")}
     assert names == {"_kernels.relu"}, names
+
+
+def test_every_torch_peer_is_keyed_by_an_activation_name():
+    """PyTorch's calling conventions live apart from the table, keyed by name: a key that
+    names no activation (a typo) would leave that activation without its peer."""
+    from fastgrad._torch_peers import TORCH_PEERS
+
+    names = {act.name for act in TABLE}
+    assert set(TORCH_PEERS) <= names
+    # every activation but the two PyTorch composes of other ops has ATen kernels
+    assert {n for n, peer in TORCH_PEERS.items() if peer.forward is None} == {
+        "softsign",
+        "tanhshrink",
+    }
+    assert set(TORCH_PEERS) == names
