@@ -42,6 +42,22 @@ from ._kinds import (
 )
 from ._math import elementary
 
+# ---------------------------------------------------------------- the loop templates
+# The templates below are ordinary Python over four names that each kernel binds to its
+# own objects: ``KernelSet._build`` compiles a copy of the template's code whose globals
+# map ``_f``/``_df`` to the activation's scalar functions (the kind table's ``scalars``),
+# ``_cast`` to the dtype's cast of the parameter slots and, in a chunk loop, ``_serial``
+# to the serial loop, compiled inline. Globals, not arguments: a function passed as an
+# argument costs a dispatch per call (~30 us) and cannot be cached on disk by Numba. The
+# placeholders here only name them for the reader and the linter.
+
+
+def _bound_per_kernel(*args):
+    raise RuntimeError("a loop template's name, bound per kernel by KernelSet._build")
+
+
+_f = _df = _cast = _serial = _bound_per_kernel
+
 # How an input and the output (same size, both C-contiguous) share memory.
 _DISJOINT, _SAME, _PARTIAL = 0, 1, 2
 
@@ -57,20 +73,20 @@ def _overlap(a, b):
 
 
 def _map(x, out, a, b):
-    a, b = _cast(a), _cast(b)  # noqa: F821 (bound per kernel: the parameters' dtype)
+    a, b = _cast(a), _cast(b)
     relation = _overlap(x, out)
     if relation == _PARTIAL:
         x = x.copy()
     if relation == _SAME:
         for i in range(out.size):
-            out[i] = _f(out[i], a, b)  # noqa: F821 (bound per kernel)
+            out[i] = _f(out[i], a, b)
     else:
         for i in range(out.size):
-            out[i] = _f(x[i], a, b)  # noqa: F821
+            out[i] = _f(x[i], a, b)
 
 
 def _scaled(g, x, out, a, b):
-    a, b = _cast(a), _cast(b)  # noqa: F821
+    a, b = _cast(a), _cast(b)
     with_g, with_x = _overlap(g, out), _overlap(x, out)
     if with_g == _PARTIAL:
         g = g.copy()
@@ -78,13 +94,13 @@ def _scaled(g, x, out, a, b):
         x = x.copy()
     if with_g == _SAME:
         for i in range(out.size):
-            out[i] = out[i] * _df(x[i], a, b)  # noqa: F821
+            out[i] = out[i] * _df(x[i], a, b)
     elif with_x == _SAME:
         for i in range(out.size):
-            out[i] = g[i] * _df(out[i], a, b)  # noqa: F821
+            out[i] = g[i] * _df(out[i], a, b)
     else:
         for i in range(out.size):
-            out[i] = g[i] * _df(x[i], a, b)  # noqa: F821
+            out[i] = g[i] * _df(x[i], a, b)
 
 
 def _pair(x, y, d, a, b):
@@ -93,7 +109,7 @@ def _pair(x, y, d, a, b):
     # (Empty arrays share no element, wherever they point.)
     if y.size and _overlap(y, d) != _DISJOINT:
         return False
-    a, b = _cast(a), _cast(b)  # noqa: F821
+    a, b = _cast(a), _cast(b)
     with_y, with_d = _overlap(x, y), _overlap(x, d)
     if with_y == _PARTIAL or with_d != _DISJOINT:
         x = x.copy()
@@ -101,13 +117,13 @@ def _pair(x, y, d, a, b):
     if with_y == _SAME:
         for i in range(y.size):
             xi = y[i]
-            y[i] = _f(xi, a, b)  # noqa: F821
-            d[i] = _df(xi, a, b)  # noqa: F821
+            y[i] = _f(xi, a, b)
+            d[i] = _df(xi, a, b)
     else:
         for i in range(y.size):
             xi = x[i]
-            y[i] = _f(xi, a, b)  # noqa: F821
-            d[i] = _df(xi, a, b)  # noqa: F821
+            y[i] = _f(xi, a, b)
+            d[i] = _df(xi, a, b)
     return True
 
 
@@ -123,34 +139,34 @@ def _pair(x, y, d, a, b):
 def _map_chunks(x, out, a, b, counters, chunk):
     n, last = out.size, False
     while True:
-        start = take_next(counters, 0) * chunk  # noqa: F821
+        start = take_next(counters, 0) * chunk
         if start >= n:
             return last
         stop = start + chunk
-        _serial(x[start:stop], out[start:stop], a, b)  # noqa: F821
-        last = count_done(counters, 1) == (n - 1) // chunk  # noqa: F821
+        _serial(x[start:stop], out[start:stop], a, b)
+        last = count_done(counters, 1) == (n - 1) // chunk
 
 
 def _scaled_chunks(g, x, out, a, b, counters, chunk):
     n, last = out.size, False
     while True:
-        start = take_next(counters, 0) * chunk  # noqa: F821
+        start = take_next(counters, 0) * chunk
         if start >= n:
             return last
         stop = start + chunk
-        _serial(g[start:stop], x[start:stop], out[start:stop], a, b)  # noqa: F821
-        last = count_done(counters, 1) == (n - 1) // chunk  # noqa: F821
+        _serial(g[start:stop], x[start:stop], out[start:stop], a, b)
+        last = count_done(counters, 1) == (n - 1) // chunk
 
 
 def _pair_chunks(x, y, d, a, b, counters, chunk):
     n, last = y.size, False
     while True:
-        start = take_next(counters, 0) * chunk  # noqa: F821
+        start = take_next(counters, 0) * chunk
         if start >= n:
             return last
         stop = start + chunk
-        _serial(x[start:stop], y[start:stop], d[start:stop], a, b)  # noqa: F821
-        last = count_done(counters, 1) == (n - 1) // chunk  # noqa: F821
+        _serial(x[start:stop], y[start:stop], d[start:stop], a, b)
+        last = count_done(counters, 1) == (n - 1) // chunk
 
 
 # template -> its chunk loop, and how many input and output arrays it takes.
