@@ -21,13 +21,13 @@ of the dtype, so the rounding of the evaluation dominates the total error:
 - TANH_SMALL: tanh(x) = x + x^3*P(x^2) for |x| <= TANH_SMALL_MAX, where 1 - 2E/(1 + E)
   (E = exp(-2|x|)) would cancel.
 - ERF_SMALL: erf(u) = u*E(u^2) for |u| <= ERF_SMALL_MAX, where 1 - erfc(u) would cancel.
-- GELU_ROOT_B: gelu's derivative Phi(x) + x*phi(x) is 0 at x = -GELU_ROOT; near it the
+- GELU_ROOT_POLY: gelu's derivative Phi(x) + x*phi(x) is 0 at x = -GELU_ROOT; near it the
   two terms cancel, so for t = -x in [0, GELU_ROOT_SPAN] it is computed as
   (GELU_ROOT - t) * B(t - GELU_ROOT_CENTER), with GELU_ROOT split in a hi and a lo part.
-- SILU_ROOT_C: silu's derivative sigma(x)*(1 + x*sigma(-x)) is 0 at x = SILU_ROOT, where
+- SILU_ROOT_POLY: silu's derivative sigma(x)*(1 + x*sigma(-x)) is 0 at x = SILU_ROOT, where
   the bracket cancels; for x in SILU_ROOT_SPAN it is computed as
   (x - SILU_ROOT) * C(x - SILU_ROOT_CENTER).
-- GELU_TANH_ROOT_D, MISH_ROOT_M: the same for the derivatives of gelu's tanh form and of
+- GELU_TANH_ROOT_POLY, MISH_ROOT_POLY: the same for the derivatives of gelu's tanh form and of
   mish, zero at GELU_TANH_ROOT and MISH_ROOT (their minima).
 - TANHSHRINK_SMALL: x - tanh(x) = x^3*P(x^2) for |x| < 1, where the difference cancels.
 - GELU_TANH_C, GELU_TANH_K: sqrt(8/pi) and 0.044715 in two parts (gelu's tanh form).
@@ -260,25 +260,25 @@ def constants():
             "TANH_SMALL": _fit(_tanh_p, 0, TANH_SMALL_MAX**2, dtype, scale=mp.mpf(1)),
             # gelu'(-t) = (t0 - t) * B(t - 1); silu'(x) = (x - x0) * C(x + 1.5): centred,
             # so that the monomials stay below 1 and Horner does not cancel.
-            "GELU_ROOT_B": _fit(
+            "GELU_ROOT_POLY": _fit(
                 _shifted(_over_root(lambda t: _gelu_grad(-t), t0, -1), GELU_ROOT_CENTER),
                 -GELU_ROOT_CENTER,
                 GELU_ROOT_SPAN - GELU_ROOT_CENTER,
                 dtype,
             ),
-            "SILU_ROOT_C": _fit(
+            "SILU_ROOT_POLY": _fit(
                 _shifted(_over_root(_silu_grad, x0, 1), SILU_ROOT_CENTER),
                 SILU_ROOT_SPAN[0] - SILU_ROOT_CENTER,
                 SILU_ROOT_SPAN[1] - SILU_ROOT_CENTER,
                 dtype,
             ),
-            "GELU_TANH_ROOT_D": _fit(
+            "GELU_TANH_ROOT_POLY": _fit(
                 _shifted(_over_root(gelu_tanh_grad, gelu_tanh_root, 1), GELU_TANH_ROOT_CENTER),
                 GELU_TANH_ROOT_SPAN[0] - GELU_TANH_ROOT_CENTER,
                 GELU_TANH_ROOT_SPAN[1] - GELU_TANH_ROOT_CENTER,
                 dtype,
             ),
-            "MISH_ROOT_M": _fit(
+            "MISH_ROOT_POLY": _fit(
                 _shifted(_over_root(mish_grad, mish_root, 1), MISH_ROOT_CENTER),
                 MISH_ROOT_SPAN[0] - MISH_ROOT_CENTER,
                 MISH_ROOT_SPAN[1] - MISH_ROOT_CENTER,

@@ -9,12 +9,13 @@ from .fma import fma
 from .polynomial import polynomial
 
 
-def near_root(fmt, name, poly):
-    """A scalar (x, d) -> d, replaced by the root form where x is in the span; the
-    constants are ``{name}_ROOT_HI/LO``, ``_SPAN_LO/HI``, ``_CENTER`` and ``{poly}``."""
-    root_hi, root_lo = fmt.const(f"{name}_ROOT_HI"), fmt.const(f"{name}_ROOT_LO")
-    span_lo, span_hi = fmt.const(f"{name}_ROOT_SPAN_LO"), fmt.const(f"{name}_ROOT_SPAN_HI")
-    center = fmt.const(f"{name}_ROOT_CENTER")
+def near_root(fmt, root, span, center, poly):
+    """A scalar (x, d) -> d, replaced by the root form where x is in the span. The
+    arguments name the constants (``coefficients.py``): ``root`` the root's hi and lo
+    parts, ``span`` its ends, ``center`` where ``poly`` is centred, ``poly`` P."""
+    root_hi, root_lo = (fmt.const(name) for name in root)
+    span_lo, span_hi = (fmt.const(name) for name in span)
+    center = fmt.const(center)
     p_of = polynomial(fmt.const(poly))
 
     @scalar

@@ -28,7 +28,7 @@ def gelu(F, m):
     inv_sqrt_2pi = F(1 / np.sqrt(2 * np.pi))
     t_max = fmt.const("NORMAL_TAIL_MAX")
     root_hi, root_lo = fmt.const("GELU_ROOT_HI"), fmt.const("GELU_ROOT_LO")
-    root_span, root_poly = fmt.const("GELU_ROOT_SPAN"), polynomial(fmt.const("GELU_ROOT_B"))
+    root_span, root_poly = fmt.const("GELU_ROOT_SPAN"), polynomial(fmt.const("GELU_ROOT_POLY"))
     root_center = fmt.const("GELU_ROOT_CENTER")
     scaled_upper_tail, upper_tail = m.scaled_upper_tail, m.upper_tail
     exp_half_square, tail_parts = m.exp_half_square, m.tail_parts
@@ -79,7 +79,13 @@ def gelu_tanh(F, m):
     k_hi, k_lo = fmt.const("GELU_TANH_K_HI"), fmt.const("GELU_TANH_K_LO")
     x_max = F(30)
     exp = m.exp
-    replace_near_root = near_root(fmt, "GELU_TANH", "GELU_TANH_ROOT_D")
+    replace_near_root = near_root(
+        fmt,
+        root=("GELU_TANH_ROOT_HI", "GELU_TANH_ROOT_LO"),
+        span=("GELU_TANH_ROOT_SPAN_LO", "GELU_TANH_ROOT_SPAN_HI"),
+        center="GELU_TANH_ROOT_CENTER",
+        poly="GELU_TANH_ROOT_POLY",
+    )
 
     @scalar
     def scaled_cubic(x):
