@@ -3,7 +3,7 @@
 Method: x = k*ln2 + r with k = round(x/ln2) and |r| <= ln2/2 (Cody-Waite: ln2 split in a
 short LN2_HI, for which k*LN2_HI is exact, and a correction LN2_LO, applied by one FMA);
 then exp(r) = 1 + r + r^2*Q(r), Q a Chebyshev fit (degree 4 for float32, 9 for float64,
-see ``derive.py``). (Carrying r's rounding error as well took float64's exp from 0.92 to
+see ``derive_coefficients``). (Carrying r's rounding error as well took float64's exp from 0.92 to
 0.90 ulps for three more operations per element; not worth it.)
 exp(x) = (1 + p)*2^k, 2^k applied with one rounding: by ``ldexp`` (one vscalef
 instruction) with AVX-512, else by two multiplications by 2^(k - k//2) and 2^(k//2),

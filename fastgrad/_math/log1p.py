@@ -4,7 +4,7 @@ Method: m = 1 + u rounded, with its exact rounding error e recovered by Fast2Sum
 log1p(u) = log(m) + e/m to first order. m = 2^k * f with f in [sqrt(1/2), sqrt(2)) read
 from the exponent bits; with f1 = f - 1 (exact), s = f1/(2 + f1) and z = s^2,
 log(f) = 2*atanh(s) = f1 - (f1^2/2 - s*(f1^2/2 + z*P(z))), P a Chebyshev fit (degree 2
-for float32, 6 for float64; see ``derive.py``), and k*ln2 is added in two parts.
+for float32, 6 for float64; see ``derive_coefficients``), and k*ln2 is added in two parts.
 
 Special values: log1p(-1) = -inf, log1p(u < -1) = NaN, log1p(+inf) = +inf, NaN -> NaN,
 log1p(-0.0) = -0.0; subnormal u returns u (exact: log1p(u) = u - u^2/2 rounds to u).

@@ -6,7 +6,7 @@ Everything is built on the upper tail Q(t) = P(Z > t) = exp(-t^2/2) * G(t), t >=
   exp(-h/2) * (1 - l/2). Rounding t^2 instead would cost t^2 * 2^-p relative error,
   hundreds of ulps in the far tail.
 - G(t) = T(w)/(t + K) with w = (t - K)/(t + K): one division (its rounding errors
-  carried as a correction), one polynomial (``derive.py``), no branch on the half-line.
+  carried as a correction), one polynomial (``derive_coefficients``), no branch on the half-line.
 
 Phi(x) (``ndtr``) is Q(-x) for x < 0 (the left tail keeps its relative accuracy down to
 the subnormals, where 1 + erf(x/sqrt2) would give 0) and 1 - Q(x) for x >= 0.

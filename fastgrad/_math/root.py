@@ -1,6 +1,6 @@
 """A derivative next to its zero, where the general form cancels (silu', mish', gelu's
 tanh form'): (x - x0)*P(x - centre) on a span around the root x0, P a fitted polynomial
-and x0 in two parts (``derive.py``), so the result keeps full relative accuracy right up
+and x0 in two parts (``derive_coefficients``), so the result keeps full relative accuracy right up
 to the root."""
 
 from .._jit import scalar

@@ -2,7 +2,7 @@
 
 Method: with E = exp(-2|x|) in (0, 1], tanh(|x|) = (1 - E)/(1 + E) = 1 - 2E/(1 + E) for
 |x| > 0.55 (the subtraction loses nothing: 2E/(1 + E) < 1/2 there), and
-x + x^3*P(x^2) below, P a Chebyshev fit (``derive.py``), which keeps full relative
+x + x^3*P(x^2) below, P a Chebyshev fit (``derive_coefficients``), which keeps full relative
 accuracy for small |x| (tanh(1e-30) = 1e-30). The rounding errors of 1 + E and of the
 division are carried as a correction (``compensated.py``). The sign is copied from x,
 so tanh(-0.0) = -0.0.
