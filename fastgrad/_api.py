@@ -190,12 +190,12 @@ class _Params:
                 )
             )
         self.names = [p.name for p in self.signature]
-        # None: a parameter is required, so no call goes without keywords
-        if self.required:
-            self.default = None
-        else:
-            self.default = (self.values[0], *(self.to_slots() if self.to_slots else (0.0, 0.0)))
-        self.default_slots = self.default[1:] if self.default else (0.0, 0.0)
+        # (variant value, a, b) of a call without keywords; with a required parameter no
+        # call goes without them (the slots are then placeholders, never used)
+        self.default_slots = (0.0, 0.0)
+        if not self.required and self.to_slots:
+            self.default_slots = tuple(self.to_slots())
+        self.default = (self.values[0], *self.default_slots)
 
     def resolve(self, params, compute, fn):
         """(variant value, a, b) for keyword ``params``, validated; the slots
@@ -266,10 +266,10 @@ def _kernel_picker(activation, kind, params, fn):
         for value in activation.maths()
         for dt in (_F32, _F64)
     }
-    default = params.default
+    default, required = params.default, bool(params.required)
     compiled = {
         # no fast path when a parameter is required: a call without keywords must raise
-        dt: kernel_set(activation, dt).compiled[kind.name] if default else (None, None)
+        dt: (None, None) if required else kernel_set(activation, dt).compiled[kind.name]
         for dt in (_F32, _F64)
     }
     n_out = kind.outputs
@@ -284,7 +284,7 @@ def _kernel_picker(activation, kind, params, fn):
         dtype = arr.dtype
         parallel = arr.size >= threshold and _threads.current > 1
         compute = _COMPUTE_DTYPE[dtype]
-        value, a, b = params.resolve(kw, compute, fn) if kw or default is None else default
+        value, a, b = params.resolve(kw, compute, fn) if kw or required else default
         if dtype is _F16:
             serial = sets[value, compute].get(kind.name, False)
             threads = _threads.current if parallel else 1
@@ -358,159 +358,140 @@ def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
     return out
 
 
-def _make_unary(activation, kind, params):
-    """f(x) or f_grad(x): one input, one output."""
+def _into_pair(kernel, flat, like, result, out, a, b, fn_name):
+    """Run a pair kernel (one input, (y, dy/dx) out) on ``flat``, into new arrays or the
+    pair ``out``. The kernel itself refuses overlapping outputs (it returns False before
+    writing)."""
+    overlap = f"{fn_name}: out[0] and out[1] must not overlap"
+    if out is None:
+        y, d = np.empty_like(like), np.empty_like(like)
+        kernel(flat, _flat(y), _flat(d), a, b)
+        return _finish(y, result), _finish(d, result)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise TypeError(f"{fn_name}: out must be a pair of arrays (y_out, grad_out)")
+    y_out, d_out = out
+    if _direct_out(y_out, like) and _direct_out(d_out, like):
+        if not kernel(flat, _flat(y_out), _flat(d_out), a, b):
+            raise ValueError(overlap)
+        return out
+    _check_out(y_out, like.shape, result, fn_name, "out[0]")
+    _check_out(d_out, like.shape, result, fn_name, "out[1]")
+    if np.may_share_memory(y_out, d_out):
+        raise ValueError(overlap)
+    y, d = np.empty_like(like), np.empty_like(like)
+    kernel(flat, _flat(y), _flat(d), a, b)
+    _store(y_out, y)
+    _store(d_out, d)
+    return out
+
+
+def _make_function(activation, kind, params):
+    """The public function of one activation and kind: one factory for every kind,
+    driven by the kind's arrays in and out. A call takes the fast path (1-D C-contiguous
+    float32/float64 ndarrays, a writable 1-D ``out`` or none: a few attribute tests, then
+    the compiled kernel) or the general one (``general``: Dask/xarray, coercion,
+    broadcasting, any shape, checked ``out``), the same for every kind."""
     fn_name = activation.name + kind.suffix
     pick, compiled, with_params, threshold = _kernel_picker(activation, kind, params, fn_name)
     k32, k64 = compiled[_F32], compiled[_F64]
     a0, b0 = params.default_slots
-
-    def unary(x, *, out=None, **kw):
-        if kw:
-            kernel, a, b = with_params(x, kw)
-        else:
-            kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
-        if kernel is not None:
-            if out is None:
-                res = np.empty(x.size, x.dtype)
-                kernel(x, res, a, b)
-                return res
-            if _writable_1d(out, x.dtype, x.size):
-                kernel(x, out, a, b)
-                return out
-        if _duck.is_duck(x):
-            return _duck.call(unary, (x,), out, kw, 1, _duck_dtype((x,), fn_name))
-        arr, result = _as_array(x, fn_name)
-        kernel, a, b = pick((arr,), kw)
-        flat = arr if arr.ndim == 1 else arr.reshape(-1)
-        if out is not None:
-            return _into_out(kernel, (flat,), arr, result, out, a, b, fn_name)
-        res = np.empty_like(arr)
-        kernel(flat, res if res.ndim == 1 else res.reshape(-1), a, b)
-        return res if res.dtype is result and res.ndim else _finish(res, result)
-
-    return unary
-
-
-def _make_backward(activation, kind, params):
-    """f_backward(grad_out, x): two inputs, one output (the second named by the kind: x,
-    or y for the backward from the output)."""
-    fn_name = activation.name + kind.suffix
-    what = kind.inputs[1]
-    pick, compiled, with_params, threshold = _kernel_picker(activation, kind, params, fn_name)
-    k32, k64 = compiled[_F32], compiled[_F64]
-    a0, b0 = params.default_slots
-
-    def backward(grad_out, x, *, out=None, **kw):
-        if kw:
-            kernel, a, b = with_params(x, kw)
-        else:
-            kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
-        if (
-            kernel is not None
-            and type(grad_out) is np.ndarray
-            and grad_out.dtype is x.dtype
-            and grad_out.ndim == 1
-            and grad_out.size == x.size
-            and grad_out.flags.c_contiguous
-        ):
-            if out is None:
-                res = np.empty(x.size, x.dtype)
-                kernel(grad_out, x, res, a, b)
-                return res
-            if _writable_1d(out, x.dtype, x.size):
-                kernel(grad_out, x, out, a, b)
-                return out
-        if _duck.is_duck(x) or _duck.is_duck(grad_out):
-            inputs = (grad_out, x)
-            return _duck.call(backward, inputs, out, kw, 1, _duck_dtype(inputs, fn_name))
-        g, arr, result = _coerce_pair(grad_out, x, fn_name, what)
-        kernel, a, b = pick((g, arr), kw)
-        inputs = (g, arr) if arr.ndim == 1 else (g.reshape(-1), arr.reshape(-1))
-        if out is not None:
-            return _into_out(kernel, inputs, arr, result, out, a, b, fn_name)
-        res = np.empty_like(arr)
-        kernel(*inputs, res if res.ndim == 1 else res.reshape(-1), a, b)
-        return res if res.dtype is result and res.ndim else _finish(res, result)
-
-    return backward
-
-
-def _make_fwd_grad(activation, kind, params):
-    """f_fwd_grad(x): one input, the pair (y, dy/dx) out. The kernel itself refuses
-    overlapping outputs (it returns False before writing)."""
-    fn_name = activation.name + kind.suffix
-    pick, compiled, with_params, threshold = _kernel_picker(activation, kind, params, fn_name)
-    k32, k64 = compiled[_F32], compiled[_F64]
-    a0, b0 = params.default_slots
+    n_out, two_inputs = kind.outputs, len(kind.inputs) == 2
+    what = kind.inputs[-1]  # the second input's name in error messages (x or y)
     overlap = f"{fn_name}: out[0] and out[1] must not overlap"
 
-    def fwd_grad(x, *, out=None, **kw):
-        if kw:
-            kernel, a, b = with_params(x, kw)
+    def general(inputs, out, kw):
+        if any(map(_duck.is_duck, inputs)):
+            return _duck.call(public, inputs, out, kw, n_out, _duck_dtype(inputs, fn_name))
+        if two_inputs:
+            g, arr, result = _coerce_pair(*inputs, fn_name, what)
+            arrays = (g, arr)
         else:
-            kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
-        if kernel is not None:
-            dtype, size = x.dtype, x.size
-            if out is None:
-                y, d = np.empty(size, dtype), np.empty(size, dtype)
-                kernel(x, y, d, a, b)
-                return y, d
+            arr, result = _as_array(inputs[0], fn_name)
+            arrays = (arr,)
+        kernel, a, b = pick(arrays, kw)
+        flats = [_flat(v) for v in arrays]
+        if n_out == 2:
+            return _into_pair(kernel, flats[0], arr, result, out, a, b, fn_name)
+        if out is not None:
+            return _into_out(kernel, flats, arr, result, out, a, b, fn_name)
+        res = np.empty_like(arr)
+        kernel(*flats, _flat(res), a, b)
+        return res if res.dtype is result and res.ndim else _finish(res, result)
+
+    # The fast paths, one per shape of call (spelled out: at 1e3 elements each Python
+    # operation counts, so they share tests, not code).
+    if n_out == 2:
+
+        def public(x, *, out=None, **kw):
+            if kw:
+                kernel, a, b = with_params(x, kw)
+            else:
+                kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
+            if kernel is not None:
+                dtype, size = x.dtype, x.size
+                if out is None:
+                    y, d = np.empty(size, dtype), np.empty(size, dtype)
+                    kernel(x, y, d, a, b)
+                    return y, d
+                if (
+                    type(out) is tuple
+                    and len(out) == 2
+                    and _writable_1d(out[0], dtype, size)
+                    and _writable_1d(out[1], dtype, size)
+                ):
+                    if not kernel(x, out[0], out[1], a, b):
+                        raise ValueError(overlap)
+                    return out
+            return general((x,), out, kw)
+
+    elif not two_inputs:
+
+        def public(x, *, out=None, **kw):
+            if kw:
+                kernel, a, b = with_params(x, kw)
+            else:
+                kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
+            if kernel is not None:
+                if out is None:
+                    res = np.empty(x.size, x.dtype)
+                    kernel(x, res, a, b)
+                    return res
+                if _writable_1d(out, x.dtype, x.size):
+                    kernel(x, out, a, b)
+                    return out
+            return general((x,), out, kw)
+
+    else:
+
+        def backward(grad_out, x, *, out=None, **kw):
+            if kw:
+                kernel, a, b = with_params(x, kw)
+            else:
+                kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
             if (
-                type(out) is tuple
-                and len(out) == 2
-                and _writable_1d(out[0], dtype, size)
-                and _writable_1d(out[1], dtype, size)
+                kernel is not None
+                and type(grad_out) is np.ndarray
+                and grad_out.dtype is x.dtype
+                and grad_out.ndim == 1
+                and grad_out.size == x.size
+                and grad_out.flags.c_contiguous
             ):
-                if not kernel(x, out[0], out[1], a, b):
-                    raise ValueError(overlap)
-                return out
-        if _duck.is_duck(x):
-            return _duck.call(fwd_grad, (x,), out, kw, 2, _duck_dtype((x,), fn_name))
-        arr, result = _as_array(x, fn_name)
-        kernel, a, b = pick((arr,), kw)
-        if out is None:
-            y, d = np.empty_like(arr), np.empty_like(arr)
-            kernel(_flat(arr), _flat(y), _flat(d), a, b)
-            return _finish(y, result), _finish(d, result)
-        if not isinstance(out, tuple) or len(out) != 2:
-            raise TypeError(f"{fn_name}: out must be a pair of arrays (y_out, grad_out)")
-        y_out, d_out = out
-        if _direct_out(y_out, arr) and _direct_out(d_out, arr):
-            if not kernel(_flat(arr), _flat(y_out), _flat(d_out), a, b):
-                raise ValueError(overlap)
-            return out
-        _check_out(y_out, arr.shape, result, fn_name, "out[0]")
-        _check_out(d_out, arr.shape, result, fn_name, "out[1]")
-        if np.may_share_memory(y_out, d_out):
-            raise ValueError(overlap)
-        y, d = np.empty_like(arr), np.empty_like(arr)
-        kernel(_flat(arr), _flat(y), _flat(d), a, b)
-        _store(y_out, y)
-        _store(d_out, d)
-        return out
+                if out is None:
+                    res = np.empty(x.size, x.dtype)
+                    kernel(grad_out, x, res, a, b)
+                    return res
+                if _writable_1d(out, x.dtype, x.size):
+                    kernel(grad_out, x, out, a, b)
+                    return out
+            return general((grad_out, x), out, kw)
 
-    return fwd_grad
+        def backward_from_output(grad_out, y, *, out=None, **kw):
+            return backward(grad_out, y, out=out, **kw)
 
+        # keyword calls of the backward from the output pass y=
+        public = backward_from_output if what == "y" else backward
 
-def _make_backward_from_output(activation, kind, params):
-    """f_backward_from_output(grad_out, y): the backward, its second argument named y
-    (keyword calls pass y=)."""
-    backward = _make_backward(activation, kind, params)
-
-    def backward_from_output(grad_out, y, *, out=None, **kw):
-        return backward(grad_out, y, out=out, **kw)
-
-    return backward_from_output
-
-
-def _maker(kind):
-    """The wrapper factory for a kind's arrays in and out."""
-    if kind.outputs == 2:
-        return _make_fwd_grad
-    if len(kind.inputs) == 1:
-        return _make_unary
-    return _make_backward_from_output if kind.inputs[1] == "y" else _make_backward
+    return public
 
 
 # ---------------------------------------------------------------------------- assembly
@@ -594,6 +575,6 @@ def build_public_functions(table):
     for act in table:
         params = _Params(act)
         for kind in kinds_of(act):
-            fn = _maker(kind)(act, kind, params)
+            fn = _make_function(act, kind, params)
             functions[act.name + kind.suffix] = _document(fn, act, kind, params)
     return functions
