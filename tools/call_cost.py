@@ -7,7 +7,9 @@ One process under ``valgrind --tool=callgrind`` makes N calls of every call shap
 (after a warm-up call of each); then, once per shape, a process makes that shape's calls
 2N times. The difference over N is one call's cost, the kernel's loop included (the same
 for every version of the wrappers). A first run fills Numba's cache for the CPU valgrind
-presents (it has no AVX-512): compiling inside a measured run would swamp the difference.
+presents (haswell here: no AVX-512), compiled natively with NUMBA_CPU_NAME and
+NUMBA_CPU_FEATURES set to what Numba sees under valgrind (compiling under valgrind takes
+minutes per kernel).
 """
 
 import os
@@ -65,8 +67,33 @@ def _instructions(counts):
     return int(re.search(r"Collected : (\d+)", done.stderr).group(1))
 
 
+# the activations of CALLS, compiled ahead for valgrind's CPU
+ACTIVATIONS = ("relu", "elu", "gelu", "sigmoid")
+
+
+def _precompile_for_valgrind_cpu():
+    probe = (
+        "import llvmlite.binding as llvm; print(llvm.get_host_cpu_name()); "
+        "print(llvm.get_host_cpu_features().flatten())"
+    )
+    seen = subprocess.run(
+        ["valgrind", "--tool=none", sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    env = {**os.environ, "NUMBA_CPU_NAME": seen[-2], "NUMBA_CPU_FEATURES": seen[-1]}
+    subprocess.run(
+        [sys.executable, "-m", "fastgrad.compile", *ACTIVATIONS, "--dtypes", "float32"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
 def main():
-    _instructions([0] * len(CALLS))  # fills the kernel cache for valgrind's CPU
+    _precompile_for_valgrind_cpu()
+    _instructions([0] * len(CALLS))  # loads the kernels once (a cache miss compiles here)
     base = _instructions([N] * len(CALLS))
     for i, (label, _) in enumerate(CALLS):
         counts = [N] * len(CALLS)
