@@ -36,8 +36,6 @@ class Activation:
     # x where the derivative jumps (or a function of the parameters giving them):
     # finite-difference checks keep away from them, accuracy and parity tests probe them.
     kinks: tuple | Callable = ()
-    plot_range: tuple = (-10.0, 10.0)  # the x range of its curve in plots/
-    extra_test_params: tuple = field(default_factory=tuple)  # keyword sets to test too
     variant: Variant | None = None
     # piecewise activations are correctly rounded; the smooth ones within 4 ulps
     exact: bool = False
@@ -120,7 +118,6 @@ TABLE = (
         params=piecewise.leaky_relu_params,
         kinks=(0.0,),
         exact=True,
-        extra_test_params=({"negative_slope": 0.2},),
     ),
     Activation(
         "hardtanh",
@@ -129,8 +126,6 @@ TABLE = (
         params=piecewise.hardtanh_params,
         kinks=lambda min_val=-1.0, max_val=1.0: (min_val, max_val),
         exact=True,
-        plot_range=(-3.0, 3.0),
-        extra_test_params=({"min_val": -2.0, "max_val": 0.5},),
     ),
     Activation(
         "threshold",
@@ -140,7 +135,6 @@ TABLE = (
         kinks=lambda threshold, value: (threshold,),
         exact=True,
         default_params={"threshold": 1.0, "value": -0.5},
-        extra_test_params=({"threshold": -2.0, "value": 3.0},),
     ),
     Activation(
         "elu",
@@ -148,7 +142,6 @@ TABLE = (
         "ELU",
         params=exponential.elu_params,
         kinks=(0.0,),
-        extra_test_params=({"alpha": 0.5},),
     ),
     Activation(
         "selu",
@@ -161,15 +154,12 @@ TABLE = (
         exponential.celu,
         "CELU",
         params=exponential.celu_params,
-        extra_test_params=({"alpha": 3.0}, {"alpha": 0.3}),
     ),
     Activation(
         "gelu",
         gaussian.gelu,
         "GELU",
-        plot_range=(-5.0, 5.0),
         variant=Variant("approximate", {"none": gaussian.gelu, "tanh": gaussian.gelu_tanh}),
-        extra_test_params=({"approximate": "tanh"},),
     ),
     Activation(
         "silu",
@@ -186,11 +176,6 @@ TABLE = (
         logistic.softplus,
         "Softplus",
         params=logistic.softplus_params,
-        extra_test_params=(
-            {"beta": 2.0},
-            {"beta": 0.5, "threshold": 20.0},
-            {"beta": 1.0, "threshold": 20.0},
-        ),
     ),
     Activation(
         "sigmoid",
@@ -207,7 +192,6 @@ TABLE = (
         "tanh",
         hyperbolic.tanh,
         "Tanh",
-        plot_range=(-5.0, 5.0),
         from_output=hyperbolic.tanh_from_output,
     ),
     Activation(
@@ -233,7 +217,6 @@ TABLE = (
         "tanhshrink",
         hyperbolic.tanhshrink,
         "Tanhshrink",
-        plot_range=(-5.0, 5.0),
     ),
     Activation(
         "softshrink",
@@ -242,8 +225,6 @@ TABLE = (
         params=piecewise.softshrink_params,
         kinks=lambda lambd=0.5: (-lambd, lambd),
         exact=True,
-        plot_range=(-3.0, 3.0),
-        extra_test_params=({"lambd": 1.5},),
     ),
     Activation(
         "hardshrink",
@@ -252,8 +233,6 @@ TABLE = (
         params=piecewise.hardshrink_params,
         kinks=lambda lambd=0.5: (-lambd, lambd),
         exact=True,
-        plot_range=(-3.0, 3.0),
-        extra_test_params=({"lambd": 1.5},),
     ),
 )
 

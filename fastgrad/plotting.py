@@ -32,14 +32,27 @@ def _pyplot():
     return plt
 
 
+# The x range of each activation's curve (default DEFAULT_PLOT_RANGE): where its shape is.
+DEFAULT_PLOT_RANGE = (-10.0, 10.0)
+PLOT_RANGES = {
+    "hardtanh": (-3.0, 3.0),
+    "gelu": (-5.0, 5.0),
+    "tanh": (-5.0, 5.0),
+    "tanhshrink": (-5.0, 5.0),
+    "softshrink": (-3.0, 3.0),
+    "hardshrink": (-3.0, 3.0),
+}
+
+
 def activation_figures(case, out_dir):
     """The curve and the gradient curve of one activation case, as two PNG files."""
     import fastgrad as fg
 
     plt = _pyplot()
     act, params = case.activation, case.params
-    x = np.linspace(*act.plot_range, 2001)
-    kinks = np.array([k for k in act.kinks_at(params) if act.plot_range[0] < k < act.plot_range[1]])
+    lo, hi = PLOT_RANGES.get(act.name, DEFAULT_PLOT_RANGE)
+    x = np.linspace(lo, hi, 2001)
+    kinks = np.array([k for k in act.kinks_at(params) if lo < k < hi])
     y, dydx = getattr(fg, act.name + "_fwd_grad")(x, **params)
     # Break the gradient curve at its jumps instead of drawing a false vertical segment,
     # and mark the value taken at each kink (the table's convention).

@@ -119,3 +119,18 @@ def test_every_torch_peer_is_keyed_by_an_activation_name():
         "tanhshrink",
     }
     assert set(TORCH_PEERS) == names
+
+
+def test_test_and_plot_settings_are_keyed_by_activation_names():
+    """The extra test parameters and the plot ranges live beside their users, keyed by
+    name: a key that names no activation (a typo) would silently drop them."""
+    from conftest import EXTRA_TEST_PARAMS
+
+    from fastgrad.plotting import PLOT_RANGES
+
+    names = {act.name for act in TABLE}
+    assert set(EXTRA_TEST_PARAMS) <= names
+    assert set(PLOT_RANGES) <= names
+    for name, sets in EXTRA_TEST_PARAMS.items():
+        accepted = set(inspect.signature(getattr(fg, name)).parameters) - {"x", "out"}
+        assert all(set(params) <= accepted for params in sets), name
