@@ -19,7 +19,7 @@ import numba
 
 from fastgrad import _threads
 from fastgrad._kernels import chunk_loop
-from fastgrad._kinds import BY_KIND_NAME, KINDS
+from fastgrad._kinds import BY_KIND_NAME
 
 
 # Shaped like fastgrad's serial kernels, (*inputs, *outputs, a, b), so that their chunked
@@ -40,23 +40,20 @@ def _copy2(x, out1, out2, a, b):
         out2[i] = x[i]
 
 
-# The floor of each loop template (``fastgrad._kinds``): the same arrays in and out.
-_FLOOR_OF_TEMPLATE = {"map": _copy, "scaled": _add, "pair": _copy2}
+# The floor of each loop template (``fastgrad._kinds``): the same arrays in and out;
+# kinds that share a template share its floor (compiled once).
 _FLOORS = {
-    kind.name: (
-        numba.njit(_FLOOR_OF_TEMPLATE[kind.template]),
-        numba.njit(nogil=True)(chunk_loop(_FLOOR_OF_TEMPLATE[kind.template], kind, {})),
-    )
-    for kind in KINDS
+    template: (numba.njit(serial), numba.njit(nogil=True)(chunk_loop(serial, template, {})))
+    for template, serial in (("map", _copy), ("scaled", _add), ("pair", _copy2))
 }
 
 
 def floor_call(kind, x, g, threads):
     """A zero-argument callable doing kind's data movement on x (and g)."""
-    serial, chunked = _FLOORS[kind]
+    row = BY_KIND_NAME[kind]
+    serial, chunked = _FLOORS[row.template]
     inputs = {"x": x, "y": x, "grad_out": g}
-    arrays = [inputs[name] for name in BY_KIND_NAME[kind].inputs]
-    arrays += [x.copy() for _ in range(BY_KIND_NAME[kind].outputs)]
+    arrays = [inputs[name] for name in row.inputs] + [x.copy() for _ in range(row.outputs)]
     args = (*arrays, 0.0, 0.0)  # the unused parameter slots
     if x.size >= _threads.parallel_min_size(memory_bound=True) and threads > 1:
         return lambda: _threads.run_parallel(chunked, args, x.size, threads)

@@ -358,11 +358,10 @@ def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
     return out
 
 
-def _into_pair(kernel, flat, like, result, out, a, b, fn_name):
+def _into_pair(kernel, flat, like, result, out, a, b, fn_name, overlap):
     """Run a pair kernel (one input, (y, dy/dx) out) on ``flat``, into new arrays or the
     pair ``out``. The kernel itself refuses overlapping outputs (it returns False before
-    writing)."""
-    overlap = f"{fn_name}: out[0] and out[1] must not overlap"
+    writing); ``overlap`` is the error's message."""
     if out is None:
         y, d = np.empty_like(like), np.empty_like(like)
         kernel(flat, _flat(y), _flat(d), a, b)
@@ -411,7 +410,7 @@ def _make_function(activation, kind, params):
         kernel, a, b = pick(arrays, kw)
         flats = [_flat(v) for v in arrays]
         if n_out == 2:
-            return _into_pair(kernel, flats[0], arr, result, out, a, b, fn_name)
+            return _into_pair(kernel, flats[0], arr, result, out, a, b, fn_name, overlap)
         if out is not None:
             return _into_out(kernel, flats, arr, result, out, a, b, fn_name)
         res = np.empty_like(arr)

@@ -169,17 +169,22 @@ def _pair_chunks(x, y, d, a, b, counters, chunk):
         last = count_done(counters, 1) == (n - 1) // chunk
 
 
-# template -> its chunk loop, and how many input and output arrays it takes.
-_CHUNK_LOOPS = {"map": _map_chunks, "scaled": _scaled_chunks, "pair": _pair_chunks}
+# The loop templates the kind table (``_kinds``) names: template -> (serial loop, the
+# chunk loop the threads of a parallel call share).
+_TEMPLATES = {
+    "map": (_map, _map_chunks),
+    "scaled": (_scaled, _scaled_chunks),
+    "pair": (_pair, _pair_chunks),
+}
 
 
-def chunk_loop(serial, kind, namespace):
+def chunk_loop(serial, template, namespace):
     """The chunked form of a serial loop ``serial(*inputs, *outputs, a, b)`` (a Python
-    function) shaped as ``kind`` (a ``_kinds.Kind``), as a Python function to compile:
-    the chunk loop of the kind's template with ``serial`` compiled inline as ``_serial``;
+    function) with the arrays of loop template ``template``, as a Python function to
+    compile: that template's chunk loop with ``serial`` compiled inline as ``_serial``;
     ``namespace`` holds the globals ``serial`` needs."""
     inlined = _jit.scalar(types.FunctionType(serial.__code__, namespace))
-    template = _CHUNK_LOOPS[kind.template]
+    template = _TEMPLATES[template][1]
     loop_globals = {"take_next": take_next, "count_done": count_done, "_serial": inlined}
     return types.FunctionType(template.__code__, {**namespace, **loop_globals})
 
@@ -217,11 +222,6 @@ def run_chunked(kernel, n_out, *args):
         return False
     _threads.run_parallel(kernel, (*inputs, *outputs, *slots), outputs[0].size, _threads.current)
     return True
-
-
-# The loop templates the kind table (``_kinds``) names. A chunked kernel is its
-# template's ``chunk_loop``.
-_TEMPLATES = {"map": _map, "scaled": _scaled, "pair": _pair}
 
 
 _MATH_SOURCES = ("_jit.py", "_math/*.py", "activations/*.py")
@@ -325,7 +325,7 @@ class KernelSet:
 
     def _build(self, name, parallel):
         kind = BY_KIND_NAME[name]
-        serial = _TEMPLATES[kind.template]
+        serial = _TEMPLATES[kind.template][0]
         scalars = self.scalars()
         bound = {glob: scalars[which] for glob, which in kind.scalars}
         qualname = "__".join(
@@ -348,7 +348,7 @@ class KernelSet:
             **bound,
         }
         if parallel:
-            fn = chunk_loop(serial, kind, namespace)
+            fn = chunk_loop(serial, kind.template, namespace)
         else:
             fn = types.FunctionType(serial.__code__, namespace)
         fn.__name__ = fn.__qualname__ = qualname

@@ -57,7 +57,7 @@ def test_serial_and_chunked_kernels_agree_bitwise_whatever_the_aliasing(
 def _element_loops(name):
     """How many element loops the kernel's serial template has (its ``for i in range``
     lines); the chunked kernel inlines it."""
-    template = _kernels._TEMPLATES[BY_KIND_NAME[name].template]
+    template = _kernels._TEMPLATES[BY_KIND_NAME[name].template][0]
     return inspect.getsource(template).count("for i in range(")
 
 
