@@ -134,47 +134,34 @@ def _pair(x, y, d, a, b):
 # its thread finished the call's last chunk. So every element is computed by the serial
 # loop, whatever the chunking and thread count. Partly overlapping arrays are separated
 # by the caller first (``separate``), so within a chunk they are the same or disjoint.
+# The loops differ only in how many arrays they slice (all of one size): two for "map",
+# three for "scaled" (g, x, out) and "pair" (x, y, d).
 
 
-def _map_chunks(x, out, a, b, counters, chunk):
-    n, last = out.size, False
-    while True:
+def _two_array_chunks(x, out, a, b, counters, chunk):
+    last, start = False, take_next(counters, 0) * chunk
+    while start < out.size:
+        _serial(x[start : start + chunk], out[start : start + chunk], a, b)
+        last = count_done(counters, 1) == (out.size - 1) // chunk
         start = take_next(counters, 0) * chunk
-        if start >= n:
-            return last
-        stop = start + chunk
-        _serial(x[start:stop], out[start:stop], a, b)
-        last = count_done(counters, 1) == (n - 1) // chunk
+    return last
 
 
-def _scaled_chunks(g, x, out, a, b, counters, chunk):
-    n, last = out.size, False
-    while True:
+def _three_array_chunks(p, q, r, a, b, counters, chunk):
+    last, start = False, take_next(counters, 0) * chunk
+    while start < r.size:
+        _serial(p[start : start + chunk], q[start : start + chunk], r[start : start + chunk], a, b)
+        last = count_done(counters, 1) == (r.size - 1) // chunk
         start = take_next(counters, 0) * chunk
-        if start >= n:
-            return last
-        stop = start + chunk
-        _serial(g[start:stop], x[start:stop], out[start:stop], a, b)
-        last = count_done(counters, 1) == (n - 1) // chunk
-
-
-def _pair_chunks(x, y, d, a, b, counters, chunk):
-    n, last = y.size, False
-    while True:
-        start = take_next(counters, 0) * chunk
-        if start >= n:
-            return last
-        stop = start + chunk
-        _serial(x[start:stop], y[start:stop], d[start:stop], a, b)
-        last = count_done(counters, 1) == (n - 1) // chunk
+    return last
 
 
 # The loop templates the kind table (``_kinds``) names: template -> (serial loop, the
 # chunk loop the threads of a parallel call share).
 _TEMPLATES = {
-    "map": (_map, _map_chunks),
-    "scaled": (_scaled, _scaled_chunks),
-    "pair": (_pair, _pair_chunks),
+    "map": (_map, _two_array_chunks),
+    "scaled": (_scaled, _three_array_chunks),
+    "pair": (_pair, _three_array_chunks),
 }
 
 
