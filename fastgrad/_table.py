@@ -95,6 +95,14 @@ def cases():
     return out
 
 
+def _shrink(name, math, title, params):
+    """A shrink activation's entry: one parameter, lambd (default 0.5), kinks at -lambd
+    and lambd, exact."""
+    return Activation(
+        name, math, title, params=params, kinks=lambda lambd=0.5: (-lambd, lambd), exact=True
+    )
+
+
 TABLE = (
     Activation(
         "relu",
@@ -218,22 +226,8 @@ TABLE = (
         hyperbolic.tanhshrink,
         "Tanhshrink",
     ),
-    Activation(
-        "softshrink",
-        piecewise.softshrink,
-        "Softshrink",
-        params=piecewise.softshrink_params,
-        kinks=lambda lambd=0.5: (-lambd, lambd),
-        exact=True,
-    ),
-    Activation(
-        "hardshrink",
-        piecewise.hardshrink,
-        "Hardshrink",
-        params=piecewise.hardshrink_params,
-        kinks=lambda lambd=0.5: (-lambd, lambd),
-        exact=True,
-    ),
+    _shrink("softshrink", piecewise.softshrink, "Softshrink", piecewise.softshrink_params),
+    _shrink("hardshrink", piecewise.hardshrink, "Hardshrink", piecewise.hardshrink_params),
 )
 
 # PyTorch's other names (torch.nn.functional.logsigmoid, nn.SiLU's "swish"): the same
