@@ -30,58 +30,27 @@ class Kind:
     needs_from_output: bool = False  # only for activations with ``from_output``
 
 
-FORWARD = Kind(
-    "forward",
-    "",
-    ("x",),
-    1,
-    "map",
-    (("_f", FORWARD_SCALAR),),
-    "forward, y = f(x)",
-    "y = f(x)",
-)
-GRAD = Kind(
-    "grad",
-    "_grad",
-    ("x",),
-    1,
-    "map",
-    (("_f", DERIVATIVE_SCALAR),),
-    "derivative, dy/dx",
-    "dy/dx at x",
-)
-BACKWARD = Kind(
-    "backward",
-    "_backward",
-    ("grad_out", "x"),
-    1,
-    "scaled",
-    (("_df", DERIVATIVE_SCALAR),),
-    "backward, grad_out * dy/dx",
-    "grad_out * dy/dx at x (the input gradient of a backward pass)",
-)
-FWD_GRAD = Kind(
-    "fwd_grad",
-    "_fwd_grad",
-    ("x",),
-    2,
-    "pair",
-    (("_f", FORWARD_SCALAR), ("_df", DERIVATIVE_SCALAR)),
-    "forward and derivative in one pass, (y, dy/dx)",
-    "the pair (y, dy/dx), computed in one pass over memory",
-)
-BACKWARD_FROM_OUTPUT = Kind(
-    "backward_from_output",
-    "_backward_from_output",
-    ("grad_out", "y"),
-    1,
-    "scaled",
-    (("_df", FROM_OUTPUT_SCALAR),),
-    "backward from the output, grad_out * dy/dx given y = f(x)",
-    "grad_out * dy/dx given the forward's output y = f(x) (PyTorch's\n"
-    "contract; the accuracy trade is under 'Given the output' below)",
-    needs_from_output=True,
-)
+# One row a kind, written as a table: name, suffix, inputs, outputs, template, scalars;
+# then summary and returns.
+# fmt: off
+FORWARD = Kind("forward", "", ("x",), 1, "map", (("_f", FORWARD_SCALAR),),
+               "forward, y = f(x)", "y = f(x)")
+GRAD = Kind("grad", "_grad", ("x",), 1, "map", (("_f", DERIVATIVE_SCALAR),),
+            "derivative, dy/dx", "dy/dx at x")
+BACKWARD = Kind("backward", "_backward", ("grad_out", "x"), 1, "scaled",
+                (("_df", DERIVATIVE_SCALAR),), "backward, grad_out * dy/dx",
+                "grad_out * dy/dx at x (the input gradient of a backward pass)")
+FWD_GRAD = Kind("fwd_grad", "_fwd_grad", ("x",), 2, "pair",
+                (("_f", FORWARD_SCALAR), ("_df", DERIVATIVE_SCALAR)),
+                "forward and derivative in one pass, (y, dy/dx)",
+                "the pair (y, dy/dx), computed in one pass over memory")
+BACKWARD_FROM_OUTPUT = Kind("backward_from_output", "_backward_from_output", ("grad_out", "y"),
+                            1, "scaled", (("_df", FROM_OUTPUT_SCALAR),),
+                            "backward from the output, grad_out * dy/dx given y = f(x)",
+                            "grad_out * dy/dx given the forward's output y = f(x) (PyTorch's\n"
+                            "contract; the accuracy trade is under 'Given the output' below)",
+                            needs_from_output=True)
+# fmt: on
 
 KINDS = (FORWARD, GRAD, BACKWARD, FWD_GRAD, BACKWARD_FROM_OUTPUT)
 BY_KIND_NAME = {kind.name: kind for kind in KINDS}
