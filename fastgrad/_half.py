@@ -58,69 +58,76 @@ def _i32(value):
     return ir.Constant(_I32, value)
 
 
-@intrinsic
-def _widen(typingctx, half_bits):
+def _conversion(source, result):
+    """Decorator: ``emit(builder, value)``, which writes the LLVM IR converting one
+    ``source`` scalar, as an intrinsic ``converted = name(value)`` of type ``result``."""
+
+    def make(emit):
+        @intrinsic
+        def convert(typingctx, value):
+            if value != source:
+                return None
+
+            def codegen(context, builder, signature, args):
+                return emit(builder, args[0])
+
+            return result(value), codegen
+
+        convert.__doc__ = emit.__doc__
+        return convert
+
+    return make
+
+
+@_conversion(types.uint16, types.float32)
+def _widen(builder, half_bits):
     """The float32 equal to the binary16 number with bits ``half_bits`` (uint16): exact
     (normal, subnormal, zero, inf; NaN keeps its sign and payload)."""
-    if half_bits != types.uint16:
-        return None
-
-    def codegen(context, builder, signature, args):
-        h = builder.zext(args[0], _I32)
-        sign = builder.shl(builder.and_(h, _i32(_HALF_SIGN)), _i32(16))
-        magnitude = builder.and_(h, _i32(_HALF_MAGNITUDE))
-        normal = builder.add(builder.shl(magnitude, _i32(_SHIFT)), _i32(_REBIAS))
-        inf_nan = builder.add(normal, _i32(_REBIAS))  # exponent 31 -> 255
-        tiny = builder.fmul(  # zero or subnormal: its mantissa times 2^-24, exactly
-            builder.sitofp(magnitude, _F32), ir.Constant(_F32, _HALF_SUBNORMAL_UNIT)
-        )
-        bits = builder.select(
-            builder.icmp_unsigned("<", magnitude, _i32(_HALF_SMALLEST_NORMAL)),
-            builder.bitcast(tiny, _I32),
-            builder.select(
-                builder.icmp_unsigned(">=", magnitude, _i32(_HALF_INF)), inf_nan, normal
-            ),
-        )
-        return builder.bitcast(builder.or_(bits, sign), _F32)
-
-    return types.float32(half_bits), codegen
+    h = builder.zext(half_bits, _I32)
+    sign = builder.shl(builder.and_(h, _i32(_HALF_SIGN)), _i32(16))
+    magnitude = builder.and_(h, _i32(_HALF_MAGNITUDE))
+    normal = builder.add(builder.shl(magnitude, _i32(_SHIFT)), _i32(_REBIAS))
+    inf_nan = builder.add(normal, _i32(_REBIAS))  # exponent 31 -> 255
+    tiny = builder.fmul(  # zero or subnormal: its mantissa times 2^-24, exactly
+        builder.sitofp(magnitude, _F32), ir.Constant(_F32, _HALF_SUBNORMAL_UNIT)
+    )
+    bits = builder.select(
+        builder.icmp_unsigned("<", magnitude, _i32(_HALF_SMALLEST_NORMAL)),
+        builder.bitcast(tiny, _I32),
+        builder.select(builder.icmp_unsigned(">=", magnitude, _i32(_HALF_INF)), inf_nan, normal),
+    )
+    return builder.bitcast(builder.or_(bits, sign), _F32)
 
 
-@intrinsic
-def _narrow(typingctx, value):
+@_conversion(types.float32, types.uint16)
+def _narrow(builder, value):
     """The bits (uint16) of the binary16 number nearest the float32 ``value``, ties to
     even; beyond binary16's range inf, NaN a quiet NaN of the same sign."""
-    if value != types.float32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        f = builder.bitcast(args[0], _I32)
-        sign = builder.lshr(builder.and_(f, _i32(_FLOAT_SIGN)), _i32(16))
-        magnitude = builder.and_(f, _i32(_FLOAT_MAGNITUDE))
-        huge = builder.select(
-            builder.icmp_unsigned(">", magnitude, _i32(_FLOAT_INF)),
-            _i32(_HALF_QUIET_NAN),
-            _i32(_HALF_INF),
-        )
-        rounded = builder.fadd(builder.bitcast(magnitude, _F32), ir.Constant(_F32, _ROUNDER))
-        tiny = builder.sub(builder.bitcast(rounded, _I32), _i32(_ROUNDER_BITS))
-        # normal: drop 13 mantissa bits, adding just under half of the last kept bit, plus
-        # one more when that bit is odd: round to nearest, ties to even
-        odd = builder.and_(builder.lshr(magnitude, _i32(_SHIFT)), _i32(1))
-        biased = builder.add(builder.sub(magnitude, _i32(_REBIAS)), _i32((1 << (_SHIFT - 1)) - 1))
-        normal = builder.lshr(builder.add(biased, odd), _i32(_SHIFT))
-        bits = builder.select(
-            builder.icmp_unsigned(">=", magnitude, _i32(_FLOAT_ROUNDS_TO_HALF_INF)),
-            huge,
-            builder.select(
-                builder.icmp_unsigned("<", magnitude, _i32(_FLOAT_HALF_SMALLEST_NORMAL)),
-                tiny,
-                normal,
-            ),
-        )
-        return builder.trunc(builder.or_(bits, sign), _I16)
-
-    return types.uint16(value), codegen
+    f = builder.bitcast(value, _I32)
+    sign = builder.lshr(builder.and_(f, _i32(_FLOAT_SIGN)), _i32(16))
+    magnitude = builder.and_(f, _i32(_FLOAT_MAGNITUDE))
+    huge = builder.select(
+        builder.icmp_unsigned(">", magnitude, _i32(_FLOAT_INF)),
+        _i32(_HALF_QUIET_NAN),
+        _i32(_HALF_INF),
+    )
+    rounded = builder.fadd(builder.bitcast(magnitude, _F32), ir.Constant(_F32, _ROUNDER))
+    tiny = builder.sub(builder.bitcast(rounded, _I32), _i32(_ROUNDER_BITS))
+    # normal: drop 13 mantissa bits, adding just under half of the last kept bit, plus
+    # one more when that bit is odd: round to nearest, ties to even
+    odd = builder.and_(builder.lshr(magnitude, _i32(_SHIFT)), _i32(1))
+    biased = builder.add(builder.sub(magnitude, _i32(_REBIAS)), _i32((1 << (_SHIFT - 1)) - 1))
+    normal = builder.lshr(builder.add(biased, odd), _i32(_SHIFT))
+    bits = builder.select(
+        builder.icmp_unsigned(">=", magnitude, _i32(_FLOAT_ROUNDS_TO_HALF_INF)),
+        huge,
+        builder.select(
+            builder.icmp_unsigned("<", magnitude, _i32(_FLOAT_HALF_SMALLEST_NORMAL)),
+            tiny,
+            normal,
+        ),
+    )
+    return builder.trunc(builder.or_(bits, sign), _I16)
 
 
 @_jit.kernel
