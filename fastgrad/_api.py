@@ -106,26 +106,6 @@ def _writable_1d(out, dtype, size):
     return flags.c_contiguous and flags.writeable
 
 
-def _fast_kernel(x, k32, k64, threshold):
-    """The wrappers' fast path: the compiled serial kernel (from the [serial, chunked]
-    pairs k32/k64) for a 1-D C-contiguous float32/float64 ndarray small enough for one
-    thread, or None (not compiled yet, a parallel call, or any other input: the general
-    path handles it). Read-only inputs qualify: the kernels never write their inputs.
-    Tests ints and identities only; a 1e3-element call is ~1.5 us, so each avoided
-    tuple or call counts."""
-    if type(x) is not np.ndarray or x.ndim != 1:
-        return None
-    dtype = x.dtype
-    if dtype is not _F32 and dtype is not _F64:
-        return None
-    if x.size >= threshold and _threads.current > 1:
-        return None
-    kernel = (k32 if dtype is _F32 else k64)[0]
-    if kernel is None:
-        return None
-    return kernel if x.flags.c_contiguous else None
-
-
 def _duck_dtype(inputs, fn):
     """The result dtype for Dask/xarray inputs, by the dtype policy (a Python number
     beside them takes the array's dtype, as in NumPy)."""
@@ -252,26 +232,24 @@ def _as_array(x, fn):
 
 
 def _kernel_picker(activation, kind, params, fn):
-    """(pick, compiled, with_params, threshold): pick(inputs, kw) -> (kernel, a, b) is the kernel of
-    ``kind`` for the input arrays (the last one's dtype and size: serial, or the chunked
-    one run on threads; compiled on first use) and the
-    variant the keywords select, and the slots for the keyword parameters;
-    compiled[dtype] is the default variant's [serial, chunked], ``None`` until
-    compiled, which the wrappers' fast paths index directly; ``with_params`` is the
-    fast path of calls with keyword parameters; ``threshold`` the size from which
-    calls run on threads. Every kernel returned is called as
-    ``kernel(*inputs, *outputs, a, b)``."""
+    """(pick, fast), the two ways a call of ``kind`` finds its kernel and slots, each
+    returning (kernel, a, b) with kernel called as ``kernel(*inputs, *outputs, a, b)``:
+    ``pick(inputs, kw)``, the general path's, for any input arrays (the last one's dtype
+    and size: serial, or the chunked kernel run on threads; compiled on first use) and
+    the variant and slots the keywords select; ``fast(x, kw)``, the fast path's (below)."""
     sets = {
         (value, dt): kernel_set(activation, dt, value)
         for value in activation.maths()
         for dt in (_F32, _F64)
     }
     default, required = params.default, bool(params.required)
-    compiled = {
-        # no fast path when a parameter is required: a call without keywords must raise
-        dt: (None, None) if required else kernel_set(activation, dt).compiled[kind.name]
+    # The default variant's [serial, chunked] per dtype, None until compiled, indexed on
+    # the fast path; none when a parameter is required (a call without keywords must raise)
+    k32, k64 = (
+        (None, None) if required else kernel_set(activation, dt).compiled[kind.name]
         for dt in (_F32, _F64)
-    }
+    )
+    a0, b0 = params.default_slots
     n_out = kind.outputs
     # the backward from the output is a multiply-add per element: memory-bound whatever
     # the activation
@@ -294,32 +272,47 @@ def _kernel_picker(activation, kind, params, fn):
             kernel = functools.partial(run_chunked, kernel, n_out)
         return kernel, a, b
 
-    def with_params(x, kw):
-        """The fast path for a call with keyword parameters: (kernel, a, b), kernel None
-        where the general path must run. Validated parameters are remembered per dtype,
-        keyed by value and ``_identity`` (1, 1.0 and True, and 0.0 and -0.0, compare
-        equal but are different parameters)."""
-        # the dtype is checked first: it is part of the key, and only float32/float64 have
-        # kernels; layout and size are _fast_kernel's to check
-        if type(x) is not np.ndarray:
-            return None, 0.0, 0.0
+    def remember(key, dtype, kw):
+        """Validate keyword parameters not seen before (raising before anything is
+        written); remember and return their ([serial, chunked], a, b)."""
+        value, a, b = params.resolve(kw, dtype, fn)
+        if len(resolved) >= _RESOLVED_MAX:
+            resolved.clear()
+        resolved[key] = hit = (sets[value, dtype].compiled[kind.name], a, b)
+        return hit
+
+    def fast(x, kw):
+        """The fast path's (kernel, a, b): the compiled serial kernel for a 1-D
+        C-contiguous float32/float64 ndarray small enough for one thread, and the slots
+        of the keyword parameters; kernel None where the general path must run (not
+        compiled yet, a parallel call, any other input, an unhashable parameter).
+        Read-only inputs qualify: the kernels never write their inputs. Validated
+        parameters are remembered per dtype, keyed by value and ``_identity`` (1, 1.0
+        and True, and 0.0 and -0.0, compare equal but are different parameters). Tests
+        ints and identities only: a 1e3-element call is ~1.5 us, so each avoided tuple
+        or call counts."""
+        if type(x) is not np.ndarray or x.ndim != 1:
+            return _NO_KERNEL
         dtype = x.dtype
         if dtype is not _F32 and dtype is not _F64:
-            return None, 0.0, 0.0
-        key = _params_key(dtype, kw)
-        try:
-            hit = resolved.get(key)
-        except TypeError:  # an unhashable value: the general path validates it
-            return None, 0.0, 0.0
-        if hit is None:
-            value, a, b = params.resolve(kw, dtype, fn)  # raises before anything is written
-            if len(resolved) >= _RESOLVED_MAX:
-                resolved.clear()
-            hit = resolved[key] = (sets[value, dtype].compiled[kind.name], a, b)
-        pair, a, b = hit
-        return _fast_kernel(x, pair, pair, threshold), a, b
+            return _NO_KERNEL
+        if kw:
+            key = _params_key(dtype, kw)
+            try:
+                hit = resolved.get(key)
+            except TypeError:  # an unhashable value: the general path validates it
+                return _NO_KERNEL
+            kernels, a, b = hit or remember(key, dtype, kw)
+        else:
+            kernels, a, b = k32 if dtype is _F32 else k64, a0, b0
+        if x.size >= threshold and _threads.current > 1:
+            return _NO_KERNEL
+        kernel = kernels[0]
+        if kernel is None or not x.flags.c_contiguous:
+            return _NO_KERNEL
+        return kernel, a, b
 
-    return pick, compiled, with_params, threshold
+    return pick, fast
 
 
 def _params_key(dtype, kw):
@@ -344,6 +337,8 @@ def _identity(value):
 # How many validated parameter sets each function remembers (a sweep over many values
 # starts afresh, rather than growing without bound).
 _RESOLVED_MAX = 256
+# The fast path's answer where the general path must run.
+_NO_KERNEL = (None, 0.0, 0.0)
 
 
 def _into_out(kernel, inputs, like, result, out, a, b, fn_name):
@@ -391,9 +386,7 @@ def _make_function(activation, kind, params):
     the compiled kernel) or the general one (``general``: Dask/xarray, coercion,
     broadcasting, any shape, checked ``out``), the same for every kind."""
     fn_name = activation.name + kind.suffix
-    pick, compiled, with_params, threshold = _kernel_picker(activation, kind, params, fn_name)
-    k32, k64 = compiled[_F32], compiled[_F64]
-    a0, b0 = params.default_slots
+    pick, fast = _kernel_picker(activation, kind, params, fn_name)
     n_out, two_inputs = kind.outputs, len(kind.inputs) == 2
     what = kind.inputs[-1]  # the second input's name in error messages (x or y)
     overlap = f"{fn_name}: out[0] and out[1] must not overlap"
@@ -417,15 +410,12 @@ def _make_function(activation, kind, params):
         kernel(*flats, _flat(res), a, b)
         return res if res.dtype is result and res.ndim else _finish(res, result)
 
-    # The fast paths, one per shape of call (spelled out: at 1e3 elements each Python
-    # operation counts, so they share tests, not code).
+    # The fast paths, one per shape of call: each finds its kernel with ``fast`` and
+    # spells out the rest (at 1e3 elements each Python call counts).
     if n_out == 2:
 
         def public(x, *, out=None, **kw):
-            if kw:
-                kernel, a, b = with_params(x, kw)
-            else:
-                kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
+            kernel, a, b = fast(x, kw)
             if kernel is not None:
                 dtype, size = x.dtype, x.size
                 if out is None:
@@ -446,10 +436,7 @@ def _make_function(activation, kind, params):
     elif not two_inputs:
 
         def public(x, *, out=None, **kw):
-            if kw:
-                kernel, a, b = with_params(x, kw)
-            else:
-                kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
+            kernel, a, b = fast(x, kw)
             if kernel is not None:
                 if out is None:
                     res = np.empty(x.size, x.dtype)
@@ -463,10 +450,7 @@ def _make_function(activation, kind, params):
     else:
 
         def backward(grad_out, x, *, out=None, **kw):
-            if kw:
-                kernel, a, b = with_params(x, kw)
-            else:
-                kernel, a, b = _fast_kernel(x, k32, k64, threshold), a0, b0
+            kernel, a, b = fast(x, kw)
             if (
                 kernel is not None
                 and type(grad_out) is np.ndarray
