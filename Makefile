@@ -51,8 +51,8 @@ bench: compile
 # plots/accuracy_<name>.png (fastgrad, the NumPy reference and PyTorch on the same axes);
 # then where fastgrad and PyTorch disagree, with the oracle's verdict: plots/parity.md.
 accuracy: compile
-	$(PY) tests/accuracy_report.py --size full --out plots
-	$(PY) tests/parity_report.py --out plots
+	$(PY) -m tools.accuracy_report --size full --out plots
+	$(PY) -m tools.parity_report --out plots
 
 plots: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m fastgrad.plotting --bench $(BENCH_JSON) --out plots

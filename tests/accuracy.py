@@ -19,11 +19,12 @@ import inspect
 import warnings
 
 import numpy as np
-from conftest import magnitudes, special_values
-from oracle import truth, ulp_errors
 
 import fastgrad as fg
 from fastgrad._peers import onnx_peer, torch_module, torch_peer
+
+from .conftest import magnitudes, special_values
+from .oracle import truth, ulp_errors
 
 SWEEP_SIZES = {"reduced": 400, "full": 20000}
 NEIGHBOURS = 3  # floats on each side of a threshold or kink

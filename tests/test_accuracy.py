@@ -3,9 +3,10 @@
 import mpmath as mp
 import numpy as np
 import pytest
-from accuracy import measure
-from conftest import DTYPES, cases
-from oracle import ORACLES
+
+from .accuracy import measure
+from .conftest import DTYPES, cases
+from .oracle import ORACLES
 
 # The bound the issue sets for every forward and derivative, float32 and float64. The
 # measured maxima (``make accuracy``, full sweep) are in the README; relu is exact.

@@ -7,13 +7,14 @@ the conventions at the special values are exact."""
 import mpmath
 import numpy as np
 import pytest
-from conftest import DTYPES
 
 import fastgrad as fg
 from fastgrad._kinds import BACKWARD_FROM_OUTPUT
 from fastgrad._peers import torch_module
 from fastgrad._table import BY_NAME, TABLE
 from fastgrad._torch_peers import TORCH_PEERS
+
+from .conftest import DTYPES
 
 FROM_OUTPUT = BACKWARD_FROM_OUTPUT.suffix
 

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import DTYPES, cases, public, special_values
+
+from .conftest import DTYPES, cases, public, special_values
 
 
 def away_from_kinks(act, params, xs, margin):

@@ -5,12 +5,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import default_slots, kernel_arguments, public, special_values, variants
 
 import fastgrad as fg
 from fastgrad import _half
 from fastgrad._kernels import kernel_set
 from fastgrad._kinds import BY_KIND_NAME
+
+from .conftest import default_slots, kernel_arguments, public, special_values, variants
 
 
 def _same_bits_or_both_nan(got, want):

@@ -11,14 +11,15 @@ import sys
 import numba
 import numpy as np
 import pytest
-import vectorisation
-from conftest import DTYPES, default_slots, kernel_arguments, public, special_values, variants
 
 import fastgrad as fg
 from fastgrad import _kernels, _threads
 from fastgrad._kernels import KernelSet, kernel_set, run_chunked
 from fastgrad._kinds import BY_KIND_NAME
 from fastgrad._table import TABLE
+
+from . import vectorisation
+from .conftest import DTYPES, default_slots, kernel_arguments, public, special_values, variants
 
 ACTS = [pytest.param(a, id=a.name) for a in TABLE]
 DTYPE_IDS = [np.dtype(d).name for d in DTYPES]
@@ -145,7 +146,8 @@ def test_parameter_values_do_not_recompile():
 def test_read_only_and_unaligned_inputs_run_the_one_compiled_kernel(act):
     """Each kernel has one (512-bit, explicitly compiled) signature, and compiling stays
     closed: read-only and unaligned inputs run that same kernel, compile nothing, and
-    give the same results. (A read-only input used to compile a second signature.)"""
+    give the same results. (Numba's dispatcher would compile a second signature for a
+    read-only input.)"""
     x = np.linspace(-3, 3, 100)
     read_only = x.copy()
     read_only.flags.writeable = False

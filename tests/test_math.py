@@ -6,13 +6,14 @@ import mpmath as mp
 import numba
 import numpy as np
 import pytest
-from conftest import DTYPES, magnitudes
-from oracle import ulp_errors
 
 from fastgrad._math import coefficients, elementary
 from fastgrad._math._format import FORMATS
 from fastgrad._math.exp import exp_min_arg, make_exp
 from tools import derive_coefficients as derive
+
+from .conftest import DTYPES, magnitudes
+from .oracle import ulp_errors
 
 mp.mp.dps = 40
 

@@ -7,14 +7,15 @@ import sys
 
 import numpy as np
 import pytest
-import vectorisation
-from conftest import DTYPES, special_values
 from numba import njit
 from numba.core.errors import TypingError
 
 import fastgrad as fg
 from fastgrad._kinds import kinds_of
 from fastgrad._table import TABLE
+
+from . import vectorisation
+from .conftest import DTYPES, special_values
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "examples"))
 from fused_layer import dense_gelu_backward, dense_gelu_forward  # noqa: E402

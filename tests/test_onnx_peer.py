@@ -3,10 +3,11 @@
 
 import numpy as np
 import pytest
-from conftest import DTYPES, cases
 
 import fastgrad as fg
 from fastgrad._peers import onnx_peer
+
+from .conftest import DTYPES, cases
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -42,10 +43,10 @@ def test_onnx_peer_computes_the_activation(act, params, dtype):
 def test_the_accuracy_sweep_measures_onnx_runtimes_forward():
     """``make accuracy`` reports ONNX Runtime's forward error beside PyTorch's: measured
     on the same sweep against the same oracle, with no derivative (None)."""
-    from accuracy import measure
-    from oracle import truth, ulp_errors
-
     from fastgrad._table import BY_NAME
+
+    from .accuracy import measure
+    from .oracle import truth, ulp_errors
 
     xs, errors = measure(BY_NAME["sigmoid"], {}, np.float32, "reduced")
     forward, derivative = errors["onnxruntime"]

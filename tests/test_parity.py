@@ -5,12 +5,13 @@ time compute what torch.nn.functional does."""
 
 import numpy as np
 import pytest
-from conftest import DTYPES, cases
-from parity import _agree, compare
-from test_accuracy import EXACT_ULPS, MAX_ULPS
 
 import fastgrad as fg
 from fastgrad._peers import torch_module, torch_peer
+
+from .conftest import DTYPES, cases
+from .parity import _agree, compare
+from .test_accuracy import EXACT_ULPS, MAX_ULPS
 
 pytestmark = pytest.mark.skipif(torch_module() is None, reason="PyTorch is not installed")
 

@@ -3,12 +3,13 @@ properties hold on any input hypothesis can find."""
 
 import numpy as np
 import pytest
-from conftest import DTYPES, cases, public, reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from fastgrad._kinds import kinds_of
+
+from .conftest import DTYPES, cases, public, reference
 
 # The references' own error dominates (e.g. sigmoid_grad's y*(1-y)): absolute tolerances.
 TOL = {np.float32: dict(rtol=2e-6, atol=1e-6), np.float64: dict(rtol=1e-14, atol=2e-15)}

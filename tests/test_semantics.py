@@ -4,10 +4,11 @@ import re
 
 import numpy as np
 import pytest
-from conftest import cases, public
 
 import fastgrad as fg
 from fastgrad._table import TABLE
+
+from .conftest import cases, public
 
 ACTS = [pytest.param(a, id=a.name) for a in TABLE]
 
@@ -349,7 +350,7 @@ def test_changing_a_parameter_value_compiles_nothing():
 @pytest.mark.parametrize("act, params", cases())
 def test_no_floating_point_warnings_for_any_input(act, params):
     # pytest turns warnings into errors (pyproject); errstate makes NumPy raise as well.
-    from conftest import special_values
+    from .conftest import special_values
 
     for dtype in (np.float16, np.float32, np.float64):
         x = special_values(dtype)

@@ -3,12 +3,13 @@
 import inspect
 
 import numpy as np
-import oracle
 import pytest
 
 import fastgrad as fg
 from fastgrad._kinds import kinds_of
 from fastgrad._table import TABLE, public_names
+
+from . import oracle
 
 
 def test_names_are_unique():
@@ -124,9 +125,9 @@ def test_every_torch_peer_is_keyed_by_an_activation_name():
 def test_test_and_plot_settings_are_keyed_by_activation_names():
     """The extra test parameters and the plot ranges live beside their users, keyed by
     name: a key that names no activation (a typo) would silently drop them."""
-    from conftest import EXTRA_TEST_PARAMS
-
     from fastgrad.plotting import PLOT_RANGES
+
+    from .conftest import EXTRA_TEST_PARAMS
 
     names = {act.name for act in TABLE}
     assert set(EXTRA_TEST_PARAMS) <= names

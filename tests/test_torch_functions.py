@@ -3,10 +3,11 @@ fastgrad's kernels: forward equal to fastgrad's, gradients pass torch.autograd.g
 
 import numpy as np
 import pytest
-from conftest import cases
 
 import fastgrad as fg
 from fastgrad._peers import torch_module
+
+from .conftest import cases
 
 torch = torch_module()
 pytestmark = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")

@@ -1,9 +1,9 @@
 """Where fastgrad and PyTorch disagree, and the mpmath oracle's verdict: plots/parity.md.
 
-python tests/parity_report.py --out plots     (``make accuracy`` runs it)
+python -m tools.parity_report --out plots     (``make accuracy`` runs it)
 
 For each activation, parameter set, dtype and kind: how many of the parity inputs
-(``parity.py``) disagree by more than 8 ulps, over which x, and the worst error of each
+(``tests/parity.py``) disagree by more than 8 ulps, over which x, and the worst error of each
 side there in ulps of the truth.
 """
 
@@ -11,11 +11,10 @@ import argparse
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-from conftest import cases  # noqa: E402
-from parity import compare  # noqa: E402
+from tests.conftest import cases
+from tests.parity import compare
 
 
 def _ranges(xs):
@@ -38,7 +37,7 @@ def main(argv=None):
         "Inputs: 3000 uniform in [-12, 12], 1000 in [-100, 100], 1000 standard normal, "
         "+-1e-30..1e4 log-spaced, +-0, each kink and its neighbours (`tests/parity.py`). "
         "Errors in ulps of the mpmath truth at the disagreeing points; "
-        "`python tests/parity_report.py` writes this file.",
+        "`python -m tools.parity_report` writes this file.",
         "",
         "| activation | params | dtype | kind | points | where | fastgrad max ulps | "
         "torch max ulps |",

@@ -1,6 +1,6 @@
 """The full accuracy sweep: a table and an error-vs-x plot per activation.
 
-    python tests/accuracy_report.py [--size full|reduced] [--out plots]   (make accuracy)
+    python -m tools.accuracy_report [--size full|reduced] [--out plots]   (make accuracy)
 
 For every activation and parameter set in the table, in float32 and float64: the maximum
 error in ulps of fastgrad's forward and derivative against the mpmath oracle, and of the
@@ -12,17 +12,13 @@ is not installed) on the same inputs. Writes
 
 import argparse
 import pathlib
-import sys
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-
-from accuracy import SWEEP_SIZES, measure  # noqa: E402
-from conftest import param_sets  # noqa: E402
-
-from fastgrad._table import TABLE  # noqa: E402
-from fastgrad.plotting import accuracy_figure  # noqa: E402
+from fastgrad._table import TABLE
+from fastgrad.plotting import accuracy_figure
+from tests.accuracy import SWEEP_SIZES, measure
+from tests.conftest import param_sets
 
 QUANTITIES = ("forward", "derivative")
 
