@@ -24,11 +24,11 @@ of the dtype, so the rounding of the evaluation dominates the total error:
 - GELU_ROOT_POLY: gelu's derivative Phi(x) + x*phi(x) is 0 at x = -GELU_ROOT; near it the
   two terms cancel, so for t = -x in [0, GELU_ROOT_SPAN] it is computed as
   (GELU_ROOT - t) * B(t - GELU_ROOT_CENTER), with GELU_ROOT split in a hi and a lo part.
-- SILU_ROOT_POLY: silu's derivative sigma(x)*(1 + x*sigma(-x)) is 0 at x = SILU_ROOT, where
-  the bracket cancels; for x in SILU_ROOT_SPAN it is computed as
-  (x - SILU_ROOT) * C(x - SILU_ROOT_CENTER).
-- GELU_TANH_ROOT_POLY, MISH_ROOT_POLY: the same for the derivatives of gelu's tanh form and of
-  mish, zero at GELU_TANH_ROOT and MISH_ROOT (their minima).
+- SILU_ROOT_FORM: silu's derivative sigma(x)*(1 + x*sigma(-x)) is 0 at its minimum x0,
+  where the bracket cancels; for x in the form's span it is computed as
+  (x - x0) * P(x - center), x0 in two parts (the form's "root") and P its "poly".
+- GELU_TANH_ROOT_FORM, MISH_ROOT_FORM: the same for the derivatives of gelu's tanh form
+  and of mish, zero at their minima.
 - TANHSHRINK_SMALL: x - tanh(x) = x^3*P(x^2) for |x| < 1, where the difference cancels.
 - GELU_TANH_C, GELU_TANH_K: sqrt(8/pi) and 0.044715 in two parts (gelu's tanh form).
 """
@@ -51,18 +51,6 @@ TANH_SMALL_MAX = 0.55
 NORMAL_SMALL_MAX = 0.8
 GELU_ROOT_SPAN = 1.5
 GELU_ROOT_CENTER = 0.75
-# The general form of silu' is off by about 1.5e-8/|x - SILU_ROOT| relative in float32 (exp's
-# error through sigma(-x), against a bracket of slope ~1): ~2.7 ulps in all at 0.33 from
-# the root, so the span reaches that far on each side (measured in tests/accuracy.py).
-SILU_ROOT_SPAN = (-1.6, -0.95)
-SILU_ROOT_CENTER = -1.275
-
-# Likewise for the tanh form of gelu and for mish (where the general form of the
-# derivative exceeds ~2.5 ulps, measured in tests/accuracy.py).
-GELU_TANH_ROOT_SPAN = (-1.4, -0.3)
-GELU_TANH_ROOT_CENTER = -0.85
-MISH_ROOT_SPAN = (-1.5, -0.9)
-MISH_ROOT_CENTER = -1.2
 TANHSHRINK_SMALL_MAX = 1.0
 
 SQRT_2PI_INV = 1 / mp.sqrt(2 * mp.pi)
@@ -150,6 +138,40 @@ def gelu_tanh_grad(x):
 def mish_grad(x):
     t = mp.tanh(mp.log1p(mp.exp(x)))
     return t + x / (1 + mp.exp(-x)) * (1 - t * t)
+
+
+# The derivatives computed near their root as (x - root) * P(x - center) on a span
+# (``fastgrad._math.root.near_root``): the constant's name, the derivative, its root (the
+# activation's minimum), the span and the centre, so that the monomials of P stay below 1
+# and Horner does not cancel. The spans reach where the general form of the derivative
+# exceeds ~2.5 ulps (measured in tests/accuracy.py); silu's, for example, is off by about
+# 1.5e-8/|x - x0| relative in float32 (exp's error through sigma(-x), against a bracket
+# of slope ~1), ~2.7 ulps in all at 0.33 from the root.
+NEAR_ROOT_FORMS = (
+    ("SILU_ROOT_FORM", _silu_grad, silu_root, (-1.6, -0.95), -1.275),
+    (
+        "GELU_TANH_ROOT_FORM",
+        gelu_tanh_grad,
+        lambda: mp.findroot(gelu_tanh_grad, -0.75),
+        (-1.4, -0.3),
+        -0.85,
+    ),
+    ("MISH_ROOT_FORM", mish_grad, lambda: mp.findroot(mish_grad, -1.19), (-1.5, -0.9), -1.2),
+)
+
+
+def _near_root_form(grad, root, span, center, dtype):
+    """(the form's constants, P's max abs error): root in two parts, span, centre, P."""
+    poly, err = _fit(
+        _shifted(_over_root(grad, root, 1), center), span[0] - center, span[1] - center, dtype
+    )
+    form = {
+        "root": split(root, dtype),
+        "span": span,
+        "center": center,
+        "poly": tuple(float(c) for c in poly),
+    }
+    return form, err
 
 
 def _tanhshrink_p(z):
@@ -241,9 +263,8 @@ def constants():
     """{name: value or tuple}, for every dtype."""
     half_ln2 = mp.log(2) / 2
     z_max = ((mp.sqrt(2) - 1) / (mp.sqrt(2) + 1)) ** 2
-    t0, x0 = gelu_root(), silu_root()
-    gelu_tanh_root = mp.findroot(gelu_tanh_grad, -0.75)
-    mish_root = mp.findroot(mish_grad, -1.19)
+    t0 = gelu_root()
+    roots = {name: root() for name, _, root, _, _ in NEAR_ROOT_FORMS}
     out = {}
     for dtype in PRECISION:
         suffix = "_" + dtype.upper()
@@ -258,30 +279,12 @@ def constants():
             "NORMAL_SMALL": _fit(_normal_a, 0, NORMAL_SMALL_MAX**2, dtype),
             # x^3 * P(x^2) is at most a third of tanh(x) there: P's error counts a third
             "TANH_SMALL": _fit(_tanh_p, 0, TANH_SMALL_MAX**2, dtype, scale=mp.mpf(1)),
-            # gelu'(-t) = (t0 - t) * B(t - 1); silu'(x) = (x - x0) * C(x + 1.5): centred,
-            # so that the monomials stay below 1 and Horner does not cancel.
+            # gelu'(-t) = (t0 - t) * B(t - center): centred, so that the monomials stay
+            # below 1 and Horner does not cancel.
             "GELU_ROOT_POLY": _fit(
                 _shifted(_over_root(lambda t: _gelu_grad(-t), t0, -1), GELU_ROOT_CENTER),
                 -GELU_ROOT_CENTER,
                 GELU_ROOT_SPAN - GELU_ROOT_CENTER,
-                dtype,
-            ),
-            "SILU_ROOT_POLY": _fit(
-                _shifted(_over_root(_silu_grad, x0, 1), SILU_ROOT_CENTER),
-                SILU_ROOT_SPAN[0] - SILU_ROOT_CENTER,
-                SILU_ROOT_SPAN[1] - SILU_ROOT_CENTER,
-                dtype,
-            ),
-            "GELU_TANH_ROOT_POLY": _fit(
-                _shifted(_over_root(gelu_tanh_grad, gelu_tanh_root, 1), GELU_TANH_ROOT_CENTER),
-                GELU_TANH_ROOT_SPAN[0] - GELU_TANH_ROOT_CENTER,
-                GELU_TANH_ROOT_SPAN[1] - GELU_TANH_ROOT_CENTER,
-                dtype,
-            ),
-            "MISH_ROOT_POLY": _fit(
-                _shifted(_over_root(mish_grad, mish_root, 1), MISH_ROOT_CENTER),
-                MISH_ROOT_SPAN[0] - MISH_ROOT_CENTER,
-                MISH_ROOT_SPAN[1] - MISH_ROOT_CENTER,
                 dtype,
             ),
             # x^3*P(x^2) is the whole result: P's error counts in full, relative to P
@@ -301,23 +304,12 @@ def constants():
         out["NORMAL_SMALL_MAX" + suffix] = (NORMAL_SMALL_MAX, None)
         out["GELU_ROOT_SPAN" + suffix] = (GELU_ROOT_SPAN, None)
         out["GELU_ROOT_CENTER" + suffix] = (GELU_ROOT_CENTER, None)
-        out["SILU_ROOT_CENTER" + suffix] = (SILU_ROOT_CENTER, None)
-        out["SILU_ROOT_SPAN_LO" + suffix] = (SILU_ROOT_SPAN[0], None)
-        out["SILU_ROOT_SPAN_HI" + suffix] = (SILU_ROOT_SPAN[1], None)
-        for name, span, center in (
-            ("GELU_TANH", GELU_TANH_ROOT_SPAN, GELU_TANH_ROOT_CENTER),
-            ("MISH", MISH_ROOT_SPAN, MISH_ROOT_CENTER),
-        ):
-            out[name + "_ROOT_CENTER" + suffix] = (center, None)
-            out[name + "_ROOT_SPAN_LO" + suffix] = (span[0], None)
-            out[name + "_ROOT_SPAN_HI" + suffix] = (span[1], None)
+        for name, grad, _, span, center in NEAR_ROOT_FORMS:
+            out[name + suffix] = _near_root_form(grad, roots[name], span, center, dtype)
         out["LN2_HI" + suffix], out["LN2_LO" + suffix] = ((v, None) for v in ln2_split(dtype))
         for name, value in (
             ("SQRT2", mp.sqrt(2)),
             ("GELU_ROOT", t0),
-            ("SILU_ROOT", x0),
-            ("GELU_TANH_ROOT", gelu_tanh_root),
-            ("MISH_ROOT", mish_root),
             ("GELU_TANH_C", GELU_TANH_C),
             ("GELU_TANH_K", GELU_TANH_K),
         ):
@@ -333,7 +325,21 @@ def render():
         "",
     ]
     for name, (value, err) in constants().items():
-        if isinstance(value, tuple):
+        if isinstance(value, dict):
+            lines.append(
+                f"# (x - root) * poly(x - center) on span; poly: Chebyshev fit, degree "
+                f"{len(value['poly']) - 1}, max abs error {mp.nstr(err, 3)}"
+            )
+            lines.append(f"{name} = {{")
+            for key, item in value.items():
+                if key == "poly":
+                    lines.append(f'    "{key}": (')
+                    lines.extend(f"        {c!r}," for c in item)
+                    lines.append("    ),")
+                else:
+                    lines.append(f'    "{key}": {item!r},')
+            lines.append("}")
+        elif isinstance(value, tuple):
             kind = "relative" if name.startswith("NORMAL_TAIL") else "abs"
             lines.append(
                 f"# Chebyshev fit, degree {len(value) - 1}, max {kind} error {mp.nstr(err, 3)}"

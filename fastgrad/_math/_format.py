@@ -16,8 +16,13 @@ class FloatFormat:
     name: str
 
     def const(self, name):
-        """The generated constant ``NAME_FLOAT32``/``NAME_FLOAT64``, in this dtype."""
-        value = getattr(coefficients, f"{name}_{self.name.upper()}")
+        """The generated constant ``NAME_FLOAT32``/``NAME_FLOAT64`` in this dtype: a number,
+        a tuple of them, or a dict of those (a near-root form's parts)."""
+        return self._in_dtype(getattr(coefficients, f"{name}_{self.name.upper()}"))
+
+    def _in_dtype(self, value):
+        if isinstance(value, dict):
+            return {key: self._in_dtype(item) for key, item in value.items()}
         if isinstance(value, tuple):
             return tuple(self.float(c) for c in value)
         return self.float(value)

@@ -9,14 +9,14 @@ from .fma import fma
 from .polynomial import polynomial
 
 
-def near_root(fmt, root, span, center, poly):
-    """A scalar (x, d) -> d, replaced by the root form where x is in the span. The
-    arguments name the constants (``coefficients.py``): ``root`` the root's hi and lo
-    parts, ``span`` its ends, ``center`` where ``poly`` is centred, ``poly`` P."""
-    root_hi, root_lo = (fmt.const(name) for name in root)
-    span_lo, span_hi = (fmt.const(name) for name in span)
-    center = fmt.const(center)
-    p_of = polynomial(fmt.const(poly))
+def near_root(form):
+    """A scalar (x, d) -> d, replaced by the root form where x is in the span. ``form``: a
+    generated ``*_ROOT_FORM`` constant in the dtype (``FloatFormat.const``): ``root`` in hi
+    and lo parts, the ``span``'s ends, the ``center`` ``poly`` P is centred on."""
+    root_hi, root_lo = form["root"]
+    span_lo, span_hi = form["span"]
+    center = form["center"]
+    p_of = polynomial(form["poly"])
 
     @scalar
     def replace_near_root(x, d):

@@ -79,13 +79,7 @@ def gelu_tanh(F, m):
     k_hi, k_lo = fmt.const("GELU_TANH_K_HI"), fmt.const("GELU_TANH_K_LO")
     x_max = F(30)
     exp = m.exp
-    replace_near_root = near_root(
-        fmt,
-        root=("GELU_TANH_ROOT_HI", "GELU_TANH_ROOT_LO"),
-        span=("GELU_TANH_ROOT_SPAN_LO", "GELU_TANH_ROOT_SPAN_HI"),
-        center="GELU_TANH_ROOT_CENTER",
-        poly="GELU_TANH_ROOT_POLY",
-    )
+    replace_near_root = near_root(fmt.const("GELU_TANH_ROOT_FORM"))
 
     @scalar
     def scaled_cubic(x):

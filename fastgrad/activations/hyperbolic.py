@@ -108,13 +108,7 @@ def mish(F, m):
     zero, neg_zero, one, two, four = F(0), F(-0.0), F(1), F(2), F(4)
     quarter, three_halves, inf = F(0.25), F(1.5), F(np.inf)
     exp = m.exp
-    replace_near_root = near_root(
-        fmt,
-        root=("MISH_ROOT_HI", "MISH_ROOT_LO"),
-        span=("MISH_ROOT_SPAN_LO", "MISH_ROOT_SPAN_HI"),
-        center="MISH_ROOT_CENTER",
-        poly="MISH_ROOT_POLY",
-    )
+    replace_near_root = near_root(fmt.const("MISH_ROOT_FORM"))
 
     @scalar
     def tanh_softplus(x):

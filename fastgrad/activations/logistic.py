@@ -133,13 +133,7 @@ def silu(F, m):
     fmt = FORMATS[np.dtype(F)]
     zero, neg_zero, one, inf = F(0), F(-0.0), F(1), F(np.inf)
     exp = m.exp
-    replace_near_root = near_root(
-        fmt,
-        root=("SILU_ROOT_HI", "SILU_ROOT_LO"),
-        span=("SILU_ROOT_SPAN_LO", "SILU_ROOT_SPAN_HI"),
-        center="SILU_ROOT_CENTER",
-        poly="SILU_ROOT_POLY",
-    )
+    replace_near_root = near_root(fmt.const("SILU_ROOT_FORM"))
 
     @scalar
     def forward(x, a, b):
