@@ -1,0 +1,56 @@
+"""Figures from the activation table and from saved benchmark JSON (matplotlib, headless).
+
+``python -m fastgrad.plotting --bench bench/results/latest.json --out plots`` writes:
+- ``<name>.png`` and ``<name>_grad.png`` for every activation (and ``gelu-tanh``, for
+  each non-default variant): its curve and its gradient curve, computed by fastgrad
+  itself (required parameters take the table's example values, shown in the title);
+- ``speedup_<dtype>.png``: the NumPy reference's median time over fastgrad's, per
+  activation, kind and size, from the benchmark JSON (``make bench`` writes it);
+- ``time_vs_size_<kind>_<dtype>.png``: time per element against n for fastgrad, PyTorch
+  and NumPy, with the memory floor (forward and backward).
+The accuracy figures (``accuracy_<name>.png``) come from ``make accuracy``.
+
+The figures live in one module each: ``curves`` (the activations), ``speed`` (benchmark
+JSON), ``accuracy`` (the accuracy sweep, drawn by ``tools/accuracy_report.py``).
+"""
+
+import argparse
+import pathlib
+import sys
+
+from .._table import cases
+from .accuracy import accuracy_figure
+from .curves import DEFAULT_PLOT_RANGE, PLOT_RANGES, activation_figures
+from .speed import load_medians, speedup_figure, time_vs_size_figure
+
+__all__ = [
+    "DEFAULT_PLOT_RANGE",
+    "PLOT_RANGES",
+    "accuracy_figure",
+    "activation_figures",
+    "load_medians",
+    "main",
+    "speedup_figure",
+    "time_vs_size_figure",
+]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", help="pytest-benchmark JSON (from `make bench`)")
+    parser.add_argument("--out", default="plots", help="output folder")
+    args = parser.parse_args(argv)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [p for case in cases() for p in activation_figures(case, out)]
+    if args.bench:
+        if not pathlib.Path(args.bench).exists():
+            sys.exit(f"no benchmark results at {args.bench}: run `make bench` first")
+        medians = load_medians(args.bench)
+        for dtype in sorted({k[2] for k in medians}):
+            written.append(speedup_figure(medians, dtype, out / f"speedup_{dtype}.png"))
+            for kind in ("forward", "backward"):
+                path = out / f"time_vs_size_{kind}_{dtype}.png"
+                written.append(time_vs_size_figure(medians, kind, dtype, path))
+    for p in written:
+        print(p)

@@ -1,0 +1,5 @@
+"""``python -m fastgrad.plotting``: see the package's docstring."""
+
+from . import main
+
+main()

@@ -1,0 +1,108 @@
+"""Speed figures from saved pytest-benchmark JSON (``make bench``)."""
+
+import json
+import pathlib
+
+import numpy as np
+
+from .. import _threads
+from .._kinds import KINDS
+from .._table import cases
+from ._pyplot import pyplot
+
+
+def load_medians(bench_json):
+    """{(activation, kind, dtype, n, impl): median seconds} from pytest-benchmark JSON."""
+    data = json.loads(pathlib.Path(bench_json).read_text())
+    medians = {}
+    for b in data["benchmarks"]:
+        info = b["extra_info"]
+        if "program" in info:  # a whole program's step (bench/test_mlp.py), not a kernel
+            continue
+        key = (info["activation"], info["kind"], info["dtype"], info["n"], info["impl"])
+        medians[key] = b["stats"]["median"]
+    return medians
+
+
+def _ratio_label(value):
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+def speedup_figure(medians, dtype, path, baseline="numpy", impl="fastgrad"):
+    """Bars of baseline median / impl median for each activation, kind and size."""
+    plt = pyplot()
+    kinds = [kind.name for kind in KINDS]
+    names = [case.label for case in cases()]
+    sizes = sorted({k[3] for k in medians if k[2] == dtype})
+    # one wide panel per kind, stacked: 20-odd activations side by side per panel
+    fig, axes = plt.subplots(len(kinds), 1, figsize=(0.62 * len(names) + 2, 3.6 * len(kinds)))
+    width = 0.8 / max(len(sizes), 1)
+    for ax, kind in zip(axes, kinds, strict=True):
+        for j, n in enumerate(sizes):
+            ratios = [
+                medians.get((a, kind, dtype, n, baseline), np.nan)
+                / medians.get((a, kind, dtype, n, impl), np.nan)
+                for a in names
+            ]
+            pos = np.arange(len(names)) + (j - (len(sizes) - 1) / 2) * width
+            bars = ax.bar(pos, ratios, width, label=f"n = {n:.0e}")
+            ax.bar_label(bars, fmt=_ratio_label, fontsize=6, rotation=90, padding=2)
+        ax.axhline(1, color="black", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", fontsize=8)
+        ax.set_xlim(-0.6, len(names) - 0.4)
+        ax.set_ylabel(f"{baseline} / {impl}")
+        ax.set_title(kind)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8, ncol=len(sizes))
+    fig.suptitle(
+        f"fastgrad vs the NumPy reference, {dtype} (higher is better). fastgrad: allocating "
+        f"call, all threads from {_threads.PARALLEL_MIN_SIZE} elements "
+        f"({_threads.PARALLEL_MIN_SIZE_MEMORY_BOUND} piecewise); NumPy: one thread"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def time_vs_size_figure(medians, kind, dtype, path):
+    """Time per element vs n, one panel per activation, with the memory floor of the
+    kind: fastgrad (out= and allocating), PyTorch (out= and allocating, when measured),
+    ONNX Runtime (out=, forward, when measured) and the NumPy reference. The floor is
+    the same data movement with no arithmetic."""
+    plt = pyplot()
+    names = [case.label for case in cases()]
+    sizes = sorted({k[3] for k in medians if k[2] == dtype})
+    cols = 4
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    lines = (
+        ("fastgrad_out", "fastgrad out=", dict(color="C0", lw=2)),
+        ("fastgrad", "fastgrad", dict(color="C0", lw=1, ls="--")),
+        ("torch_out", "torch out=", dict(color="C3", lw=1.5)),
+        ("torch", "torch", dict(color="C3", lw=1, ls="--")),
+        ("onnxruntime_out", "ONNX Runtime out=", dict(color="C2", lw=1.5)),
+        ("numpy", "NumPy reference", dict(color="C1", lw=1)),
+    )
+    floor = np.array([medians.get(("floor", kind, dtype, n, "floor"), np.nan) for n in sizes])
+    for ax, name in zip(axes.flat, names, strict=False):  # spare panels stay empty
+        for impl, label, style in lines:
+            t = np.array([medians.get((name, kind, dtype, n, impl), np.nan) for n in sizes])
+            if np.isfinite(t).any():
+                ax.plot(sizes, t / sizes * 1e9, marker="o", ms=3, label=label, **style)
+        ax.plot(sizes, floor / sizes * 1e9, color="k", lw=1, ls=":", label="memory floor")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{name} {kind}", fontsize=10)
+        ax.set_xlabel("n (elements)")
+        ax.set_ylabel("ns per element")
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"Time per element vs size, {kind}, {dtype} (median, lower is better)")
+    fig.tight_layout(rect=(0, 0, 1, 0.985))  # keep the suptitle clear of the top panels
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
