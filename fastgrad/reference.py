@@ -1,7 +1,7 @@
 """Plain NumPy versions of every activation and derivative.
 
-These are written the way a NumPy user would write them (the seed article's style), made
-stable only where the plain form overflows. They are the speed baseline of ``bench/`` and
+These are written the way a NumPy user would write them from the formula, made stable
+only where the plain form overflows. They are the speed baseline of ``bench/`` and
 a readable specification; accuracy is judged against mpmath, not against these (for
 example ``sigmoid_grad`` below uses y*(1-y), which cancels to 0 in the tails).
 

@@ -17,7 +17,7 @@ def relu(F, m):
 
     Formula: relu(x) = max(x, 0).
     Computed: x if x > 0 else 0 (NaN is passed through; relu(-0.0) = +0.0).
-    Derivative: 1 if x > 0 else 0; at the kink relu'(0) = 0 (PyTorch's and the seed's
+    Derivative: 1 if x > 0 else 0; at the kink relu'(0) = 0 (PyTorch's
     convention); NaN for NaN input.
     Exact: every result is the exact value.
     """
