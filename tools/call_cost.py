@@ -48,6 +48,13 @@ def _run(counts):
             eval(code, scope)
 
 
+# What makes a process's count repeat: fixed string hashing, and no OpenBLAS or OpenMP
+# helper threads (NumPy's OpenBLAS starts one per core at import; callgrind counts their
+# waiting, which varied the total by 3e7 instructions, 3000 per call at N = 10000, between
+# identical runs; with these settings, by 3e3).
+_STEADY = {"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
 def _instructions(counts):
     done = subprocess.run(
         [
@@ -62,7 +69,7 @@ def _instructions(counts):
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+        env={**os.environ, **_STEADY},
     )
     return int(re.search(r"Collected : (\d+)", done.stderr).group(1))
 
