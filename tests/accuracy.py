@@ -1,7 +1,7 @@
 """The accuracy harness: every kernel against the mpmath oracle over a dtype's whole range.
 
 Shared by ``test_accuracy.py`` (a reduced sweep, in ``make test``) and
-``accuracy_report.py`` (the full sweep: ``make accuracy``). The sweep covers:
+``tools/accuracy_report.py`` (the full sweep: ``make accuracy``). The sweep covers:
 
 - uniform points in [-1, 1] and [-40, 40] (the roots, kinks and curvature live there);
 - log-spaced magnitudes from the smallest subnormal to the largest finite value, both

@@ -1,7 +1,7 @@
 """Parity with PyTorch: fastgrad against ``torch.nn.functional`` and its autograd gradient.
 
 Shared by ``test_parity.py`` (in ``make test``, when torch is installed) and
-``parity_report.py`` (``make accuracy``: plots/parity.md, the list the README quotes).
+``tools/parity_report.py`` (``make accuracy``: plots/parity.md, the list the README quotes).
 Where the two disagree by more than ``AGREE_ULPS``, the mpmath oracle decides; a
 disagreement is acceptable only where fastgrad is within its accuracy bound and
 closer to the truth than PyTorch (a tail where PyTorch cancels, softplus's threshold).
