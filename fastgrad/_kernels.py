@@ -171,9 +171,9 @@ def chunk_loop(serial, template, namespace):
     compile: that template's chunk loop with ``serial`` compiled inline as ``_serial``;
     ``namespace`` holds the globals ``serial`` needs."""
     inlined = _jit.scalar(types.FunctionType(serial.__code__, namespace))
-    template = _TEMPLATES[template][1]
+    loop = _TEMPLATES[template][1]
     loop_globals = {"take_next": take_next, "count_done": count_done, "_serial": inlined}
-    return types.FunctionType(template.__code__, {**namespace, **loop_globals})
+    return types.FunctionType(loop.__code__, {**namespace, **loop_globals})
 
 
 def separate(inputs, outputs):
