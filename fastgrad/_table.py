@@ -44,6 +44,9 @@ class Activation:
     # (F, elementary) -> scalar derivative given the output, (y, a, b) -> dy/dx: for the
     # activations whose PyTorch autograd saves the output (``f_backward_from_output``)
     from_output: Callable | None = None
+    # made of linear pieces: the derivative is constant on each piece, so the second
+    # derivative is 0 away from the kinks (the torch bridge's double backward uses it)
+    linear_pieces: bool = False
 
     @property
     def doc(self):
@@ -99,7 +102,13 @@ def _shrink(name, math, title, params):
     """A shrink activation's entry: one parameter, lambd (default 0.5), kinks at -lambd
     and lambd, exact."""
     return Activation(
-        name, math, title, params=params, kinks=lambda lambd=0.5: (-lambd, lambd), exact=True
+        name,
+        math,
+        title,
+        params=params,
+        kinks=lambda lambd=0.5: (-lambd, lambd),
+        exact=True,
+        linear_pieces=True,
     )
 
 
@@ -110,6 +119,7 @@ TABLE = (
         "ReLU",
         kinks=(0.0,),
         exact=True,
+        linear_pieces=True,
         from_output=piecewise.relu_from_output,
     ),
     Activation(
@@ -118,6 +128,7 @@ TABLE = (
         "ReLU6",
         kinks=(0.0, 6.0),
         exact=True,
+        linear_pieces=True,
     ),
     Activation(
         "leaky_relu",
@@ -126,6 +137,7 @@ TABLE = (
         params=piecewise.leaky_relu_params,
         kinks=(0.0,),
         exact=True,
+        linear_pieces=True,
     ),
     Activation(
         "hardtanh",
@@ -134,6 +146,7 @@ TABLE = (
         params=piecewise.hardtanh_params,
         kinks=lambda min_val=-1.0, max_val=1.0: (min_val, max_val),
         exact=True,
+        linear_pieces=True,
     ),
     Activation(
         "threshold",
@@ -142,6 +155,7 @@ TABLE = (
         params=piecewise.threshold_params,
         kinks=lambda threshold, value: (threshold,),
         exact=True,
+        linear_pieces=True,
         default_params={"threshold": 1.0, "value": -0.5},
     ),
     Activation(
@@ -208,6 +222,7 @@ TABLE = (
         "Hardsigmoid",
         kinks=(-3.0, 3.0),
         exact=True,
+        linear_pieces=True,
     ),
     Activation(
         "hardswish",

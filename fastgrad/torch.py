@@ -22,6 +22,7 @@ import torch
 
 import fastgrad as _fg
 
+from ._peers import torch_peer
 from ._table import TABLE
 
 # PyTorch's function names and signatures where they differ from fastgrad's: its name for
@@ -41,6 +42,8 @@ def _check(t, fn):
         )
     if t.device.type != "cpu":
         raise ValueError(f"fastgrad.torch.{fn}: CPU tensors only, got one on {t.device}")
+    if t.layout != torch.strided:
+        raise TypeError(f"fastgrad.torch.{fn}: dense tensors only, got layout {t.layout}")
     if t.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"fastgrad.torch.{fn}: float32 or float64 tensors only, got {t.dtype}")
 
@@ -49,19 +52,70 @@ def _numpy(t):
     return t.detach().contiguous().numpy()
 
 
-def _autograd_function(name):
-    """A torch.autograd.Function running fastgrad's ``name`` and ``name_backward``."""
+def _tensor(array):
+    return torch.from_numpy(np.asarray(array))
+
+
+def _second_derivative_term(activation, params, x, grad_out, grad_grad):
+    """``grad_grad * grad_out * f''(x)``: the gradient of ``grad_out * f'(x)`` with respect
+    to x, by PyTorch's autograd of its own functional (differentiable again when the
+    caller builds a graph: third derivatives)."""
+    if activation.linear_pieces:  # f'' = 0 (PyTorch has no double backward for some)
+        return torch.zeros_like(x)
+    create = torch.is_grad_enabled()
+    functional = torch_peer(activation, **params).functional
+    with torch.enable_grad():
+        xr = x if (create and x.requires_grad) else x.detach().requires_grad_(True)
+        (first,) = torch.autograd.grad(functional(xr), xr, grad_out, create_graph=True)
+        if not first.requires_grad:  # f' does not depend on x anywhere (PyTorch's graph)
+            return torch.zeros_like(x)
+        (second,) = torch.autograd.grad(
+            first, xr, grad_grad, create_graph=create, allow_unused=True
+        )
+    return torch.zeros_like(x) if second is None else second
+
+
+def _autograd_functions(activation):
+    """torch.autograd.Functions running fastgrad's ``name`` and ``name_backward``: the
+    activation, and its backward as a function of (grad_out, x) of its own, so that the
+    gradient is differentiable when autograd builds a graph (``create_graph=True``)."""
+    name = activation.name
     forward, backward = getattr(_fg, name), getattr(_fg, name + "_backward")
+
+    def backward_forward_pass(ctx, grad_out, x, params):
+        ctx.params = params
+        ctx.save_for_backward(grad_out, x)
+        return _tensor(backward(_numpy(grad_out), _numpy(x), **params))
+
+    def backward_backward_pass(ctx, grad_grad):
+        grad_out, x = ctx.saved_tensors
+        wants_grad_out, wants_x = ctx.needs_input_grad[:2]
+        d_grad_out = d_x = None
+        if wants_grad_out:  # d(grad_out * f'(x)) / d(grad_out) = f'(x)
+            d_grad_out = backward_function.apply(grad_grad, x, ctx.params)
+        if wants_x:
+            d_x = _second_derivative_term(activation, ctx.params, x, grad_out, grad_grad)
+        return d_grad_out, d_x, None
+
+    backward_function = type(
+        f"{name}_backward_function",
+        (torch.autograd.Function,),
+        {
+            "forward": staticmethod(backward_forward_pass),
+            "backward": staticmethod(backward_backward_pass),
+        },
+    )
 
     def forward_pass(ctx, x, params):
         ctx.params = params
         ctx.save_for_backward(x)
-        return torch.from_numpy(np.asarray(forward(_numpy(x), **params)))
+        return _tensor(forward(_numpy(x), **params))
 
     def backward_pass(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        grad_in = backward(_numpy(grad_out), _numpy(x), **ctx.params)
-        return torch.from_numpy(np.asarray(grad_in)), None
+        if torch.is_grad_enabled():  # create_graph=True: the gradient must have a graph
+            return backward_function.apply(grad_out, x, ctx.params), None
+        return _tensor(backward(_numpy(grad_out), _numpy(x), **ctx.params)), None
 
     return type(
         f"{name}_function",
@@ -74,7 +128,7 @@ def _public(activation):
     """``fastgrad.torch.<torch name>(input, *params, inplace=False)``."""
     name = activation.name
     torch_name = _TORCH_NAMES.get(name, name)
-    function = _autograd_function(name)
+    function = _autograd_functions(activation)
     fastgrad_params = [
         p
         for p in inspect.signature(getattr(_fg, name)).parameters.values()

@@ -135,3 +135,13 @@ def test_test_and_plot_settings_are_keyed_by_activation_names():
     for name, sets in EXTRA_TEST_PARAMS.items():
         accepted = set(inspect.signature(getattr(fg, name)).parameters) - {"x", "out"}
         assert all(set(params) <= accepted for params in sets), name
+
+
+def test_linear_pieces_are_the_activations_with_piecewise_constant_derivatives():
+    """``linear_pieces`` (second derivative 0: the torch bridge's double backward) is
+    true exactly where f' takes only a few values over a dense grid, parameters at their
+    defaults."""
+    xs = np.linspace(-7.3, 7.3, 20001)
+    for act in TABLE:
+        d = getattr(fg, act.name + "_grad")(xs, **act.default_params)
+        assert act.linear_pieces == (np.unique(d).size <= 3), act.name

@@ -77,3 +77,41 @@ def test_left_tail_gradient_keeps_its_digits():
     xt = x.detach().clone().requires_grad_(True)
     torch.sigmoid(xt).sum().backward()
     assert xt.grad[1].item() == 0.0
+
+
+@pytest.mark.parametrize("act, params", cases())
+def test_second_derivatives_pass_gradgradcheck(act, params):
+    """Double backward (create_graph=True) is differentiable, not a silent zero: checked
+    against finite differences of the first gradient."""
+    fn = _torch_function(act)
+    x = torch.tensor(_points(act, params), dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda t: fn(t, **params), (x,))
+
+
+def test_hessian_and_gradient_penalty_are_pytorchs():
+    """The issue's repros: the Hessian of gelu's sum, and a WGAN-GP style gradient
+    penalty's gradient with respect to the weights, equal PyTorch's own."""
+    import torch.nn.functional as F
+
+    import fastgrad.torch as fgt
+
+    x = torch.tensor([-1.0, 0.5, 2.0], dtype=torch.float64)
+    hessian = torch.autograd.functional.hessian(lambda t: fgt.gelu(t).sum(), x)
+    want = torch.autograd.functional.hessian(lambda t: F.gelu(t).sum(), x)
+    torch.testing.assert_close(hessian, want, rtol=1e-12, atol=0)
+    assert hessian.diagonal().abs().min() > 0.1  # [0.2420, 0.6161, -0.1080]
+
+    def penalty_grads(act):
+        gen = torch.Generator().manual_seed(0)
+        w1 = torch.randn(4, 8, dtype=torch.float64, generator=gen, requires_grad=True)
+        w2 = torch.randn(8, 1, dtype=torch.float64, generator=gen, requires_grad=True)
+        inp = torch.randn(16, 4, dtype=torch.float64, generator=gen, requires_grad=True)
+        out = act(inp @ w1) @ w2
+        (g,) = torch.autograd.grad(out.sum(), inp, create_graph=True)
+        assert g.grad_fn is not None
+        ((g.norm(dim=1) - 1) ** 2).mean().backward()
+        return w1.grad, w2.grad
+
+    for ours, theirs in zip(penalty_grads(fgt.gelu), penalty_grads(F.gelu), strict=True):
+        assert ours is not None
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-14)
