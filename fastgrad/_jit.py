@@ -37,6 +37,9 @@ Each option is a deliberate choice:
   ``fastgrad._math.exp``), and no FTZ/DAZ mode is set.
 """
 
+import contextlib
+import os
+import signal
 import threading
 import warnings
 
@@ -169,34 +172,161 @@ _install_vector_width_hook()
 compile_lock = threading.RLock()
 
 
+def _hold_compiles_across_fork():
+    """A fork waits for a compile under way to finish (the child would otherwise inherit
+    the lock held by a thread that does not exist there, and Numba's and LLVM's state
+    half-changed): the forking thread takes the compile lock before the fork and both
+    processes release it after."""
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(
+            before=compile_lock.acquire,
+            after_in_parent=compile_lock.release,
+            after_in_child=compile_lock.release,
+        )
+
+
+_hold_compiles_across_fork()
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Ctrl-C (SIGINT) arriving during the block is delivered when it ends.
+
+    Numba's compiler and cache loader are not written to be interrupted: a
+    KeyboardInterrupt raised inside them (inside llvmlite's calls, or inside Numba's
+    registry generators) crashed the process or left it unable to compile again. Python
+    runs signal handlers in the main thread only, so only there is there anything to
+    hold; elsewhere, and where the program installed no Python handler, this does
+    nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+    except ValueError:  # not the main interpreter
+        previous = None
+    if not callable(previous):  # SIG_DFL, SIG_IGN or a handler set outside Python
+        yield
+        return
+    received = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            previous(signal.SIGINT, received[0])
+
+
+def _numba_registry_loaders():
+    """Numba's incremental registry loaders: its typing and target contexts install new
+    registrations from one generator per registry list (``numba.core.utils.stream_list``),
+    kept in ``loader._registrations``. Yields (registry, loader)."""
+    from numba.core.registry import cpu_target
+
+    for context in (cpu_target.typing_context, cpu_target.target_context):
+        yield from getattr(context, "_registries", {}).items()
+
+
+def _registry_positions():
+    """{(loader, list name): where its generator continues}: the ``stop`` of its last
+    sublist (a generator not yet started continues from 0)."""
+    positions = {}
+    for _, loader in _numba_registry_loaders():
+        for name, generator in getattr(loader, "_registrations", {}).items():
+            frame = getattr(generator, "gi_frame", None)
+            if frame is not None:
+                positions[id(loader), name] = frame.f_locals.get("stop", 0)
+    return positions
+
+
+def _stream_from(lst, start):
+    """``numba.core.utils.stream_list`` resumed at ``start``: each ``next`` gives an
+    iterator over the items appended since the previous one."""
+    while True:
+        stop = len(lst)
+        yield iter(lst[start:stop])
+        start = stop
+
+
+@contextlib.contextmanager
+def _numba_registries_restored_on_interrupt():
+    """An exception that is not an error (KeyboardInterrupt from a signal handler or a
+    trace hook, SystemExit) raised inside one of Numba's registry generators finishes
+    that generator: every later compile in the process then failed with 'generator
+    raised StopIteration'. Such a generator is replaced by one resuming where the
+    finished one stood."""
+    positions = _registry_positions()
+    try:
+        yield
+    except Exception:
+        raise
+    except BaseException:
+        for registry, loader in _numba_registry_loaders():
+            table = getattr(loader, "_registrations", {})
+            for name, generator in table.items():
+                if getattr(generator, "gi_frame", True) is None:  # finished for good
+                    start = positions.get((id(loader), name), 0)
+                    table[name] = _stream_from(getattr(registry, name), start)
+        raise
+
+
+@contextlib.contextmanager
+def compiling():
+    """The critical section of a compile or load, and of storing its result where later
+    calls find it: one thread at a time (``compile_lock``), Ctrl-C held until the end (a
+    KeyboardInterrupt raised between compiling a kernel and storing it made every retry
+    compile or load again), Numba's registries repaired after an interrupt."""
+    with compile_lock, _interrupts_held(), _numba_registries_restored_on_interrupt():
+        yield
+
+
+def _problem_with(dispatcher, signature):
+    """Why the compiled (or loaded) overload is not the function asked for, or None.
+    A cache entry names the function it was compiled from: an index pointing at another
+    kernel's file (a copied or swapped file) loads that kernel's machine code."""
+    loaded = dispatcher.overloads[signature].fndesc.qualname
+    wanted = dispatcher.py_func.__qualname__
+    return None if loaded == wanted else f"it holds {loaded}, not {wanted}"
+
+
 def compile_kernel(dispatcher, signature):
     """Compile (or load from the cache) ``dispatcher`` for ``signature`` with 512-bit
     vectors preferred; then close compiling again, so that calls with any other argument
     types raise instead of compiling a second, 256-bit specialisation on the spot.
+    Returns the dispatcher holding the compiled kernel.
 
-    A cache entry that cannot be loaded (a truncated or overwritten file) is dropped and
-    the kernel compiled again and cached afresh, with one warning naming the file. An
-    interrupt (Ctrl-C) during the compile raises KeyboardInterrupt, and the next call
-    compiles again."""
-    with compile_lock:
+    A cache entry that cannot be loaded (a truncated or overwritten file) or that holds
+    another function's code (a swapped file) is replaced: the kernel is compiled afresh
+    without the cache and, that having worked, the function's cache entries are dropped
+    and the fresh code saved, with one warning naming the file. An error that compiling
+    afresh meets too is the compiler's, and leaves the cache alone. Ctrl-C during the
+    compile is delivered when it ends (``_interrupts_held``), and an interrupt raised
+    inside it anyway (a trace hook) leaves Numba able to compile the next call."""
+    with compiling():
         if signature in dispatcher.overloads:
             return dispatcher
+        cache = dispatcher._cache
         try:
             _compile(dispatcher, signature)
+            problem = _problem_with(dispatcher, signature)
         except Exception as exc:
-            cache = dispatcher._cache
             if isinstance(cache, _NullCache):
                 raise  # no cache: the error is the compiler's, not the cache's
-            warnings.warn(
-                f"fastgrad: the cached kernel {dispatcher.py_func.__qualname__} in "
-                f"{cache.cache_path} could not be loaded ({type(exc).__name__}: {exc}); "
-                "compiling it again",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            cache.flush()  # forget the damaged entries; the compile below rewrites them
-            _compile(dispatcher, signature)
-    return dispatcher
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem is None:
+            return dispatcher
+        fresh = numba.njit(cache=False, nogil=True, **_COMMON)(dispatcher.py_func)
+        _compile(fresh, signature)
+        warnings.warn(
+            f"fastgrad: the cached kernel {dispatcher.py_func.__qualname__} in "
+            f"{cache.cache_path} could not be used ({problem}); compiled it again",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        cache.flush()  # forget the damaged entries, then save the fresh code
+        cache.save_overload(signature, fresh.overloads[signature])
+        return fresh
 
 
 def _compile(dispatcher, signature):

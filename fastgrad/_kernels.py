@@ -293,7 +293,7 @@ class KernelSet:
         guarantee what the dispatcher would have checked: 1-D, C-contiguous, the dtype."""
         slot = self.compiled[name]
         if slot[parallel] is None:
-            with _jit.compile_lock:  # one thread builds it; the others then find it
+            with _jit.compiling():  # one thread builds it; the others then find it
                 if slot[parallel] is None:
                     dispatcher = self.dispatcher(name, parallel)
                     signature = dispatcher.signatures[0]
@@ -305,7 +305,7 @@ class KernelSet:
         inspecting its code: ``inspect_llvm``, ``inspect_asm``)."""
         key = (name, parallel)
         if key not in self._dispatchers:
-            with _jit.compile_lock:
+            with _jit.compiling():
                 if key not in self._dispatchers:
                     self._dispatchers[key] = self._build(name, parallel)
         return self._dispatchers[key]

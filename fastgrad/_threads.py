@@ -36,6 +36,7 @@ import operator
 import os
 import queue
 import threading
+import warnings
 
 import numpy as np
 
@@ -78,21 +79,39 @@ def parallel_min_size(memory_bound):
     return PARALLEL_MIN_SIZE_MEMORY_BOUND if memory_bound else PARALLEL_MIN_SIZE
 
 
-def _env_threads():
-    value = os.environ.get("FASTGRAD_NUM_THREADS")
-    if not value:
-        return None
-    if not value.strip().isdigit() or int(value) < 1:
-        raise ValueError(f"FASTGRAD_NUM_THREADS must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def available_cpus():
     """The CPUs this process may run on (its affinity mask, where the OS has one)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def _bounded(n, source):
+    """``n`` threads, or the CPUs this process may use if that is fewer, with a warning:
+    more threads than CPUs only take turns on them (and each one is a thread started and
+    kept for the life of the process)."""
+    cpus = available_cpus()
+    if n > cpus:
+        warnings.warn(
+            f"fastgrad: {source} asks for {n} threads, but this process may run on "
+            f"{cpus} CPUs; using {cpus}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return cpus
+    return n
+
+
+def _env_threads():
+    value = os.environ.get("FASTGRAD_NUM_THREADS")
+    if not value:
+        return None
+    digits = value.strip()
+    # ASCII digits only: str.isdigit also accepts '²' and other digits int() refuses
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise ValueError(f"FASTGRAD_NUM_THREADS must be a positive integer, got {value!r}")
+    return _bounded(int(digits), "FASTGRAD_NUM_THREADS")
 
 
 # Read on every call's size test (module attribute: cheaper than a function call).
@@ -104,7 +123,9 @@ def set_num_threads(n):
 
     The setting is process-wide, like NumPy's BLAS and PyTorch's ``set_num_threads``:
     a call from any thread changes what every later fastgrad call uses. Arrays below
-    ``parallel_min_size`` elements always run on the calling thread alone.
+    ``parallel_min_size`` elements always run on the calling thread alone. More threads
+    than the CPUs this process may run on are not used: ``n`` is lowered to that number,
+    with a ``RuntimeWarning``.
     """
     global current
     if isinstance(n, bool):
@@ -115,7 +136,7 @@ def set_num_threads(n):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}") from None
     if n < 1:
         raise ValueError(f"set_num_threads: n must be at least 1, got {n}")
-    current = n
+    current = _bounded(n, f"set_num_threads({n})")
 
 
 def get_num_threads():
@@ -151,14 +172,24 @@ class _Pool:
         self.lock = threading.Lock()
 
     def ensure(self, helpers):
+        """Start helpers until there are ``helpers``, as far as the system lets threads
+        start; returns how many there are (a call then asks no more of them)."""
         if self.helpers >= helpers:
-            return
+            return self.helpers
         with self.lock:
             while self.helpers < helpers:
+                thread = threading.Thread(
+                    target=_help,
+                    args=(self.calls,),
+                    name=f"fastgrad-{self.helpers + 1}",
+                    daemon=True,
+                )
+                try:
+                    thread.start()
+                except RuntimeError:  # "can't start new thread": a memory or thread limit
+                    break
                 self.helpers += 1
-                threading.Thread(
-                    target=_help, args=(self.calls,), name=f"fastgrad-{self.helpers}", daemon=True
-                ).start()
+        return self.helpers
 
 
 def _help(calls):
@@ -211,7 +242,9 @@ def run_parallel(kernel, args, size, threads, chunk=None):
     args = (*args, counters, chunk)
     call = _Call(kernel, args)
     pool = _pool
-    pool.ensure(helpers)
+    # Fewer helpers than asked for where threads could not start: the caller then takes
+    # the chunks they would have taken.
+    helpers = min(helpers, pool.ensure(helpers))
     for _ in range(helpers):
         pool.calls.put(call)
     # The caller's kernel returns once every chunk is taken, so what remains is to wait for

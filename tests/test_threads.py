@@ -191,7 +191,8 @@ def test_set_num_threads_is_process_wide():
     before = fg.get_num_threads()
     seen = []
     try:
-        worker = threading.Thread(target=fg.set_num_threads, args=(3,))
+        fg.set_num_threads(1)
+        worker = threading.Thread(target=fg.set_num_threads, args=(2,))
         worker.start()
         worker.join()
         seen.append(fg.get_num_threads())  # read in this thread
@@ -200,7 +201,7 @@ def test_set_num_threads_is_process_wide():
         reader.join()
     finally:
         fg.set_num_threads(before)
-    assert seen == [3, 3]
+    assert seen == [2, 2]
 
 
 def test_set_num_threads_takes_integers_only():
@@ -216,18 +217,91 @@ def test_set_num_threads_takes_integers_only():
         fg.set_num_threads(before)
 
 
-def test_default_thread_count_is_the_cpus_available_or_the_environments():
-    code = "import fastgrad; print(fastgrad.get_num_threads())"
-    assert run_program(code).strip() == str(len(os.sched_getaffinity(0)))
-    assert run_program(code, FASTGRAD_NUM_THREADS="3").strip() == "3"
+def _run_failing(code, **env):
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=TIME_LIMIT,
-        env={**os.environ, "FASTGRAD_NUM_THREADS": "many"},
+        env={**os.environ, **env},
     )
-    assert result.returncode != 0 and "FASTGRAD_NUM_THREADS" in result.stderr
+    return result.returncode, result.stderr
+
+
+def test_default_thread_count_is_the_cpus_available_or_the_environments():
+    code = "import fastgrad; print(fastgrad.get_num_threads())"
+    cpus = len(os.sched_getaffinity(0))
+    assert run_program(code).strip() == str(cpus)
+    assert run_program(code, FASTGRAD_NUM_THREADS="1").strip() == "1"
+    # more than the CPUs: the CPUs, with a warning
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT,
+        env={**os.environ, "FASTGRAD_NUM_THREADS": "1000"},
+    )
+    assert result.returncode == 0 and result.stdout.strip() == str(cpus)
+    assert "FASTGRAD_NUM_THREADS asks for 1000 threads" in result.stderr
+    # strictly ASCII digits: '²' passes str.isdigit and fails in int()
+    for bad in ("many", "\u00b2", "0", "-1", "1.5"):
+        returncode, stderr = _run_failing(code, FASTGRAD_NUM_THREADS=bad)
+        assert returncode != 0 and "ValueError: FASTGRAD_NUM_THREADS must be" in stderr, bad
+
+
+def test_more_threads_than_cpus_are_not_used():
+    before = fg.get_num_threads()
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        with pytest.warns(RuntimeWarning, match=f"using {cpus}"):
+            fg.set_num_threads(10**6)
+        assert fg.get_num_threads() == cpus
+    finally:
+        fg.set_num_threads(before)
+
+
+def test_helpers_that_cannot_start_leave_the_call_correct_and_the_count_true(monkeypatch):
+    """Under a thread or memory limit, Thread.start raises RuntimeError: the call computes
+    every chunk itself, and the pool counts only the helpers that run."""
+    x = np.linspace(-8, 8, 4 * _threads.PARALLEL_MIN_SIZE)
+    want = fg.gelu(x[:5000])
+    pool = _threads._Pool()
+    monkeypatch.setattr(_threads, "_pool", pool)
+    monkeypatch.setattr(_threads, "current", 2)
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    got = fg.gelu(x)
+    assert pool.helpers == 0
+    monkeypatch.undo()
+    np.testing.assert_array_equal(got[:5000], want)
+    np.testing.assert_array_equal(got, fg.gelu(x))
+
+
+def test_a_fork_during_a_compile_waits_for_it_and_the_child_computes(tmp_path):
+    """A thread compiles (an empty cache: seconds) while another forks a Pool: the fork
+    waits for the compile, and the child's first call compiles and returns (it hung on
+    the compile lock the fork had copied while held)."""
+    out = run_program(
+        """
+        import multiprocessing, threading, time
+        import numpy as np
+        import fastgrad as fg
+        x = np.linspace(-3, 3, 11)
+        compiling = threading.Thread(target=fg.gelu_fwd_grad, args=(x,))
+        compiling.start()
+        time.sleep(0.5)
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            child = pool.apply_async(fg.sigmoid, (x,)).get(timeout=180)
+        compiling.join()
+        assert np.array_equal(child, fg.sigmoid(x))
+        print("ok")
+        """,
+        NUMBA_CACHE_DIR=str(tmp_path),
+    )
+    assert out.strip() == "ok"
 
 
 def test_a_helper_that_never_runs_delays_nothing_but_its_own_chunk(monkeypatch):
