@@ -407,7 +407,8 @@ def _make_function(activation, kind, params):
 
     def general(inputs, out, kw):
         if any(map(_duck.is_duck, inputs)):
-            return _duck.call(public, inputs, out, kw, n_out, _duck_dtype(inputs, fn_name))
+            dtype = lambda: _duck_dtype(inputs, fn_name)  # noqa: E731 (Dask results only)
+            return _duck.call(public, inputs, out, kw, n_out, dtype)
         if two_inputs:
             g, arr, result = _coerce_pair(*inputs, fn_name, what)
             arrays = (g, arr)

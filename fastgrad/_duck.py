@@ -28,7 +28,8 @@ def _is_xarray(value):
 
 
 def call(fn, inputs, out, params, n_out, result_dtype):
-    """``fn(*inputs, **params)`` for inputs of which one at least ``is_duck``."""
+    """``fn(*inputs, **params)`` for inputs of which one at least ``is_duck``;
+    ``result_dtype()`` gives the dtype of a Dask result."""
     name = fn.__name__
     if out is not None:
         raise TypeError(
@@ -38,12 +39,13 @@ def call(fn, inputs, out, params, n_out, result_dtype):
     if any(_is_xarray(v) for v in inputs):
         import xarray
 
+        # fn itself takes the Dask arrays of Dask-backed objects (below), and a Dataset's
+        # variables one at a time, each with its own dtype
         return xarray.apply_ufunc(
             fn,
             *inputs,
             kwargs=params,
-            dask="parallelized",
-            output_dtypes=[result_dtype] * n_out,
+            dask="allowed",
             output_core_dims=[[]] * n_out,
             keep_attrs=True,
         )
@@ -55,11 +57,11 @@ def call(fn, inputs, out, params, n_out, result_dtype):
     broadcast = iter(da.broadcast_arrays(*dask_arrays))
     arrays = [v if n else next(broadcast) for v, n in zip(inputs, numbers, strict=True)]
     if n_out == 1:
-        return da.map_blocks(fn, *arrays, dtype=result_dtype, **params)
+        return da.map_blocks(fn, *arrays, dtype=result_dtype(), **params)
     # a pair: both outputs of a block from one call, stacked on a new leading axis
     chunks = ((n_out,), *arrays[0].chunks)
     stacked = da.map_blocks(
-        _stacked, *arrays, fn=fn, params=params, dtype=result_dtype, new_axis=0, chunks=chunks
+        _stacked, *arrays, fn=fn, params=params, dtype=result_dtype(), new_axis=0, chunks=chunks
     )
     return stacked[0], stacked[1]
 

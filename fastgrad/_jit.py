@@ -127,10 +127,15 @@ def kernel(fn, *, cache=True):
             if "cannot cache" not in str(exc):
                 raise
             _cache_unavailable = True
+            where = os.environ.get("NUMBA_CACHE_DIR")
+            advice = (
+                f"NUMBA_CACHE_DIR ({where}) cannot be written: point it at a writable folder"
+                if where
+                else "Set NUMBA_CACHE_DIR to a writable folder"
+            )
             warnings.warn(
                 f"fastgrad: no writable place for Numba's kernel cache ({exc}); kernels "
-                "compile in memory in this process. Set NUMBA_CACHE_DIR to a writable "
-                "folder to keep them.",
+                f"compile in memory in this process. {advice} to keep them.",
                 RuntimeWarning,
                 stacklevel=3,
             )

@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from ._table import TABLE
+from ._kinds import kinds_of
+from ._table import ALIASES, BY_NAME, TABLE
 
 
 def _c(x, value):
@@ -258,3 +259,8 @@ for _name in (act.name for act in TABLE):
     globals()[_name + "_fwd_grad"] = _make_fwd_grad(_forward, _grad)
     globals()[_name + "_backward"].__name__ = _name + "_backward"
     globals()[_name + "_fwd_grad"].__name__ = _name + "_fwd_grad"
+
+# PyTorch's other names (swish, logsigmoid), as in ``fastgrad``: the same functions
+for _alias, _name in ALIASES.items():
+    for _kind in kinds_of(BY_NAME[_name]):
+        globals()[_alias + _kind.suffix] = globals()[_name + _kind.suffix]

@@ -75,3 +75,20 @@ def test_on_a_local_cluster_of_worker_processes():
     np.testing.assert_array_equal(y, fg.gelu(x))
     np.testing.assert_array_equal(f, fg.gelu(x))
     np.testing.assert_array_equal(d, fg.gelu_grad(x))
+
+
+def test_an_xarray_dataset_keeps_each_variables_dtype_and_the_attributes():
+    """A Dataset goes variable by variable (it has no single dtype: AttributeError
+    before), eager or Dask-backed, for one output and for a pair."""
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("dask.array")
+    a, b = np.linspace(-3, 3, 7), np.linspace(-2, 2, 7).astype(np.float32)
+    ds = xr.Dataset({"a": ("x", a), "b": ("x", b)}, attrs={"units": "V"})
+    got = fg.gelu(ds)
+    assert got.attrs == {"units": "V"} and got.b.dtype == np.float32
+    np.testing.assert_array_equal(got.a.values, fg.gelu(a))
+    np.testing.assert_array_equal(got.b.values, fg.gelu(b))
+    y, d = fg.gelu_fwd_grad(ds.chunk({"x": 3}))
+    assert y.b.chunks is not None  # still lazy
+    np.testing.assert_array_equal(d.b.values, fg.gelu_grad(b))
+    np.testing.assert_array_equal(fg.gelu_backward(ds, ds).a.values, fg.gelu_backward(a, a))

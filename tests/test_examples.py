@@ -12,7 +12,7 @@ import mlp  # noqa: E402
 import vanishing_gradients  # noqa: E402
 
 
-@pytest.mark.parametrize("activation", ["gelu", "sigmoid", "silu"])
+@pytest.mark.parametrize("activation", ["gelu", "sigmoid", "silu", "swish", "logsigmoid"])
 def test_mlp_learns_and_fastgrad_matches_the_numpy_reference(activation):
     ours = mlp.train(activation, "fastgrad", steps=200)
     theirs = mlp.train(activation, "numpy", steps=200)

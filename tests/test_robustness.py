@@ -144,10 +144,22 @@ def test_no_writable_cache_place_means_in_memory_kernels_and_one_warning(tmp_pat
             d = fg.relu_grad(np.array([-1.0, 2.0]))
         print(y.tolist(), d.tolist())
         print(sum("no writable place" in str(w.message) for w in caught))
+        print(*(w.message for w in caught if "no writable place" in str(w.message)))
     """
-    values, warnings_count = run_program(code, tmp_path).splitlines()
+    values, warnings_count, message = run_program(code, tmp_path).splitlines()
     assert values == "[0.0, 2.0] [0.0, 1.0]"
     assert warnings_count == "1"
+    # NUMBA_CACHE_DIR is set (to tmp_path): the advice is not to set it
+    assert f"NUMBA_CACHE_DIR ({tmp_path}) cannot be written" in message, message
+    unset = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT,
+        env={k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"},
+    )
+    assert unset.returncode == 0, unset.stderr[-3000:]
+    assert "Set NUMBA_CACHE_DIR to a writable folder" in unset.stdout.splitlines()[-1]
 
 
 def test_ctrl_c_during_a_first_compile_raises_keyboard_interrupt_and_the_next_call_works(

@@ -69,8 +69,10 @@ def test_dtype_policy(act):
         np.arange(4, dtype=np.uint16),
     ):
         y = f(x)
-        assert y.dtype == np.float64
+        assert y.dtype == np.float64  # also where np.exp gives float16 or float32 (README)
         np.testing.assert_array_equal(y, f(x.astype(np.float64)))
+    assert np.exp(np.array([True])).dtype == np.float16  # NumPy's rule is not fastgrad's
+    assert np.exp(np.arange(2, dtype=np.int16)).dtype == np.float32
     assert f([1, 2, 3]).dtype == np.float64
     assert f(x32.astype(">f4")).dtype == np.float32  # non-native byte order
 

@@ -59,6 +59,8 @@ def test_pytorch_signatures_defaults_and_refusals():
         fgt.relu(torch.ones(3, dtype=torch.int64))
     with pytest.raises(TypeError, match="torch.Tensor"):
         fgt.relu(np.ones(3))
+    with pytest.raises(TypeError, match="dense tensors only, got layout torch.sparse_coo"):
+        fgt.relu(t.to_sparse())
     with pytest.raises(TypeError):
         fgt.threshold(t)  # threshold and value are required, as in PyTorch
     # strided tensors and a 0-d one
