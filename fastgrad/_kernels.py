@@ -20,7 +20,9 @@ Parameters arrive as Python floats and are cast to the kernel's dtype inside (``
 
 Kernels are created lazily on first use and cached on disk (``cache=True``). Numba's cache
 only notices edits to this file, so each kernel's name carries a digest of the math
-sources (activations, elementary functions, jit policy): editing those recompiles.
+sources (activations, elementary functions, jit policy) and of the two tables (which
+scalar functions a kernel binds, ``zero_gradient_selected`` among them): editing those
+recompiles.
 """
 
 import hashlib
@@ -37,6 +39,7 @@ from ._kinds import (
     DERIVATIVE_SCALAR,
     FORWARD_SCALAR,
     FROM_OUTPUT_SCALAR,
+    GRADIENT_PRODUCT,
     KINDS,
     kinds_of,
 )
@@ -56,7 +59,23 @@ def _bound_per_kernel(*args):
     raise RuntimeError("a loop template's name, bound per kernel by KernelSet._build")
 
 
-_f = _df = _cast = _serial = _bound_per_kernel
+_f = _df = _times = _cast = _serial = _bound_per_kernel
+
+
+@_jit.scalar
+def _product(g, d):
+    """grad_out * dy/dx: a zero has the product's sign (g * 0 is -0.0 for g < 0)."""
+    return g * d
+
+
+@_jit.scalar
+def _zero_selected(g, d):
+    """grad_out * dy/dx, but +0.0 where dy/dx is 0, whatever grad_out's sign: PyTorch's
+    piecewise backward kernels select 0 there (``x > 0 ? g : 0``) rather than multiply.
+    NaN stays NaN (|NaN| is NaN)."""
+    p = g * d
+    return abs(p) if d == 0 else p
+
 
 # How an input and the output (same size, both C-contiguous) share memory.
 _DISJOINT, _SAME, _PARTIAL = 0, 1, 2
@@ -94,13 +113,13 @@ def _scaled(g, x, out, a, b):
         x = x.copy()
     if with_g == _SAME:
         for i in range(out.size):
-            out[i] = out[i] * _df(x[i], a, b)
+            out[i] = _times(out[i], _df(x[i], a, b))
     elif with_x == _SAME:
         for i in range(out.size):
-            out[i] = g[i] * _df(out[i], a, b)
+            out[i] = _times(g[i], _df(out[i], a, b))
     else:
         for i in range(out.size):
-            out[i] = g[i] * _df(x[i], a, b)
+            out[i] = _times(g[i], _df(x[i], a, b))
 
 
 def _pair(x, y, d, a, b):
@@ -211,7 +230,7 @@ def run_chunked(kernel, n_out, *args):
     return True
 
 
-_MATH_SOURCES = ("_jit.py", "_math/*.py", "activations/*.py")
+_MATH_SOURCES = ("_jit.py", "_table.py", "_kinds.py", "_math/*.py", "activations/*.py")
 _digest = None
 
 
@@ -274,6 +293,9 @@ class KernelSet:
                 FORWARD_SCALAR: forward,
                 DERIVATIVE_SCALAR: derivative,
                 FROM_OUTPUT_SCALAR: from_output and from_output(F, m),
+                GRADIENT_PRODUCT: (
+                    _zero_selected if self.activation.zero_gradient_selected else _product
+                ),
             }
         return self._scalars
 

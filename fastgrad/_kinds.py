@@ -15,6 +15,9 @@ from dataclasses import dataclass
 FORWARD_SCALAR = "forward"
 DERIVATIVE_SCALAR = "derivative"
 FROM_OUTPUT_SCALAR = "derivative_from_output"  # activations with ``from_output`` only
+# grad_out times the derivative: the product, or (activations whose PyTorch backward
+# selects 0 where the derivative is 0, ``zero_gradient_selected``) +0.0 there
+GRADIENT_PRODUCT = "gradient_product"
 
 
 @dataclass(frozen=True)
@@ -38,14 +41,16 @@ FORWARD = Kind("forward", "", ("x",), 1, "map", (("_f", FORWARD_SCALAR),),
 GRAD = Kind("grad", "_grad", ("x",), 1, "map", (("_f", DERIVATIVE_SCALAR),),
             "derivative, dy/dx", "dy/dx at x")
 BACKWARD = Kind("backward", "_backward", ("grad_out", "x"), 1, "scaled",
-                (("_df", DERIVATIVE_SCALAR),), "backward, grad_out * dy/dx",
+                (("_df", DERIVATIVE_SCALAR), ("_times", GRADIENT_PRODUCT)),
+                "backward, grad_out * dy/dx",
                 "grad_out * dy/dx at x (the input gradient of a backward pass)")
 FWD_GRAD = Kind("fwd_grad", "_fwd_grad", ("x",), 2, "pair",
                 (("_f", FORWARD_SCALAR), ("_df", DERIVATIVE_SCALAR)),
                 "forward and derivative in one pass, (y, dy/dx)",
                 "the pair (y, dy/dx), computed in one pass over memory")
 BACKWARD_FROM_OUTPUT = Kind("backward_from_output", "_backward_from_output", ("grad_out", "y"),
-                            1, "scaled", (("_df", FROM_OUTPUT_SCALAR),),
+                            1, "scaled",
+                            (("_df", FROM_OUTPUT_SCALAR), ("_times", GRADIENT_PRODUCT)),
                             "backward from the output, grad_out * dy/dx given y = f(x)",
                             "grad_out * dy/dx given the forward's output y = f(x) (PyTorch's\n"
                             "contract; the accuracy trade is under 'Given the output' below)",

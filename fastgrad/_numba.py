@@ -92,17 +92,17 @@ def _loops(scalars, kind, F):
                 out[i] = f(F(x[i]), a, b)
 
     elif kind.template == "scaled":
-        f = bound["_df"]
+        f, times = bound["_df"], bound["_times"]
 
         @njit(**_INLINE)
         def scalar(g, x, a, b):
-            return F(g) * f(F(x), F(a), F(b))
+            return times(F(g), f(F(x), F(a), F(b)))
 
         @njit(**_INLINE)
         def flat(g, x, out, a, b):
             a, b = F(a), F(b)
             for i in range(out.size):
-                out[i] = F(g[i]) * f(F(x[i]), a, b)
+                out[i] = times(F(g[i]), f(F(x[i]), a, b))
 
     else:  # "pair"
         forward, derivative = bound["_f"], bound["_df"]

@@ -47,6 +47,11 @@ class Activation:
     # made of linear pieces: the derivative is constant on each piece, so the second
     # derivative is 0 away from the kinks (the torch bridge's double backward uses it)
     linear_pieces: bool = False
+    # PyTorch's backward gives +0.0 where the derivative is 0, whatever grad_out's sign:
+    # its piecewise kernels select 0 (``x > 0 ? g : 0``) rather than multiply, and
+    # tanhshrink's autograd g - g*(1 - tanh^2) cancels to +0.0; fastgrad's backward kinds
+    # give the same (``_kernels._zero_selected``)
+    zero_gradient_selected: bool = False
 
     @property
     def doc(self):
@@ -109,6 +114,7 @@ def _shrink(name, math, title, params):
         kinks=lambda lambd=0.5: (-lambd, lambd),
         exact=True,
         linear_pieces=True,
+        zero_gradient_selected=True,
     )
 
 
@@ -119,6 +125,7 @@ TABLE = (
         "ReLU",
         kinks=(0.0,),
         exact=True,
+        zero_gradient_selected=True,
         linear_pieces=True,
         from_output=piecewise.relu_from_output,
     ),
@@ -128,6 +135,7 @@ TABLE = (
         "ReLU6",
         kinks=(0.0, 6.0),
         exact=True,
+        zero_gradient_selected=True,
         linear_pieces=True,
     ),
     Activation(
@@ -138,6 +146,7 @@ TABLE = (
         kinks=(0.0,),
         exact=True,
         linear_pieces=True,
+        zero_gradient_selected=True,
     ),
     Activation(
         "hardtanh",
@@ -146,6 +155,7 @@ TABLE = (
         params=piecewise.hardtanh_params,
         kinks=lambda min_val=-1.0, max_val=1.0: (min_val, max_val),
         exact=True,
+        zero_gradient_selected=True,
         linear_pieces=True,
     ),
     Activation(
@@ -155,6 +165,7 @@ TABLE = (
         params=piecewise.threshold_params,
         kinks=lambda threshold, value: (threshold,),
         exact=True,
+        zero_gradient_selected=True,
         linear_pieces=True,
         default_params={"threshold": 1.0, "value": -0.5},
     ),
@@ -222,6 +233,7 @@ TABLE = (
         "Hardsigmoid",
         kinks=(-3.0, 3.0),
         exact=True,
+        zero_gradient_selected=True,
         linear_pieces=True,
     ),
     Activation(
@@ -230,6 +242,7 @@ TABLE = (
         "Hardswish",
         kinks=(-3.0, 3.0),
         exact=True,
+        zero_gradient_selected=True,
     ),
     Activation(
         "softsign",
@@ -240,6 +253,7 @@ TABLE = (
         "tanhshrink",
         hyperbolic.tanhshrink,
         "Tanhshrink",
+        zero_gradient_selected=True,
     ),
     _shrink("softshrink", piecewise.softshrink, "Softshrink", piecewise.softshrink_params),
     _shrink("hardshrink", piecewise.hardshrink, "Hardshrink", piecewise.hardshrink_params),

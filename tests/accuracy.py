@@ -3,7 +3,8 @@
 Shared by ``test_accuracy.py`` (a reduced sweep, in ``make test``) and
 ``tools/accuracy_report.py`` (the full sweep: ``make accuracy``). The sweep covers:
 
-- uniform points in [-1, 1] and [-40, 40] (the roots, kinks and curvature live there);
+- uniform points in [-1, 1] and [-40, 40] (the roots, kinks and curvature live there),
+  and over the ranges where exp(x), exp(2x) and exp(-x^2/2) are subnormal;
 - log-spaced magnitudes from the smallest subnormal to the largest finite value, both
   signs;
 - the overflow and underflow thresholds of the dtype's exp, exp(2x), exp(-x^2/2) and the
@@ -11,8 +12,8 @@ Shared by ``test_accuracy.py`` (a reduced sweep, in ``make test``) and
 - each activation's kinks with their neighbours, and the special values (+-0, +-inf, NaN,
   subnormals, extremes).
 
-Errors are in ulps of the true value (``oracle.ulp_errors``: near underflow, in ulps of
-the smallest normal number's spacing).
+Errors are in ulps of the true value (``oracle.ulp_errors``), for subnormal values the
+smallest subnormal (2^-149 for float32, 2^-1074 for float64).
 """
 
 import inspect
@@ -55,6 +56,14 @@ def thresholds(dtype):
     return np.concatenate([ts, -ts])
 
 
+def underflow_ranges(dtype):
+    """Where exp(x), exp(2x) and exp(-x^2/2) are subnormal, as (lo, hi) pairs: left
+    tails whose results (x*exp(x), x*Phi(x), ...) are subnormal or barely normal."""
+    info = np.finfo(dtype)
+    sub, tiny = np.log(float(info.smallest_subnormal)), np.log(float(info.tiny))
+    return [(sub, tiny), (sub / 2, tiny / 2), (-np.sqrt(-2 * sub), -np.sqrt(-2 * tiny))]
+
+
 def sweep(dtype, size="reduced", kinks=()):
     n = SWEEP_SIZES[size]
     mags = magnitudes(dtype, n)
@@ -62,6 +71,7 @@ def sweep(dtype, size="reduced", kinks=()):
         [
             np.linspace(-1, 1, n),
             np.linspace(-40, 40, n),
+            *(np.linspace(lo, hi, n) for lo, hi in underflow_ranges(dtype)),
             mags,
             -mags,
             _around(thresholds(dtype), dtype),

@@ -275,9 +275,9 @@ def truth(name, which, xs, params=None):
 def ulp_errors(actual, truths, dtype):
     """|actual - truth| in ulps of the truth, as float64 (vectorised).
 
-    The ulp is the dtype's true spacing at the truth, and never below the spacing at
-    tiny * 2^mantissa_bits, i.e. that of the smallest normal numbers, so flushed or
-    rounded subnormals are not counted. Matching infinities and NaNs score 0; a mismatch
+    The ulp is the dtype's true spacing at the truth: below the smallest normal number,
+    the smallest subnormal (2^-149 for float32, 2^-1074 for float64), so a flushed or
+    twice-rounded subnormal result counts. Matching infinities and NaNs score 0; a mismatch
     scores inf. Each truth is carried as a float64 pair hi + lo, which measures errors
     to ~1e-5 ulp.
     """
@@ -295,7 +295,7 @@ def ulp_errors(actual, truths, dtype):
             hi[i] = float(t)
             lo[i] = float(t - mp.mpf(hi[i]))
     a = np.asarray(actual, dtype=np.float64)
-    floor = float(info.tiny) * 2.0**info.nmant
+    floor = float(info.tiny)  # below it the spacing is the smallest subnormal's
     _, exponent = np.frexp(np.maximum(np.abs(hi), floor))  # |t| = m * 2^exponent
     spacing = np.ldexp(1.0, exponent - 1 - info.nmant)
     with np.errstate(invalid="ignore", over="ignore"):

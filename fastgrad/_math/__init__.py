@@ -20,10 +20,15 @@ from .tanh import make_tanh
 class Elementary(NamedTuple):
     exp: object
     expm1: object
+    # x -> exp(x) * 2^lift_bits, never subnormal for x <= 0 (``exp.make_exp``), and the
+    # factor 2^-lift_bits that brings a product of it back with one rounding
+    exp_lifted: object
+    unlift: object
     log1p: object
     tanh: object
     sech2: object  # 1 - tanh(x)^2
     exp_half_square: object  # (t, t_lo) -> exp(-(t + t_lo)^2 / 2), t >= 0
+    exp_half_square_lifted: object  # the same times 2^lift_bits (as exp_lifted)
     # t -> (T, q, c): Q(t) * exp(t^2/2) = T*q*(1 + c), Q the standard normal's upper tail
     tail_parts: object
     upper_tail: object  # (t, t_lo) -> Q(t + t_lo), t >= 0
@@ -34,8 +39,16 @@ class Elementary(NamedTuple):
 
 
 def _build(fmt):
-    exp, expm1 = make_exp(fmt)
-    return Elementary(exp, expm1, make_log1p(fmt), *make_tanh(fmt, exp), *make_normal(fmt, exp))
+    exp, expm1, exp_lifted, unlift = make_exp(fmt)
+    return Elementary(
+        exp,
+        expm1,
+        exp_lifted,
+        unlift,
+        make_log1p(fmt),
+        *make_tanh(fmt, exp),
+        *make_normal(fmt, exp, exp_lifted),
+    )
 
 
 _BY_DTYPE = {np.dtype(np.float32): _build(FLOAT32), np.dtype(np.float64): _build(FLOAT64)}

@@ -46,9 +46,23 @@ def exp_min_arg(fmt):
     return fmt.float((smallest_log2 - fmt.mantissa_bits - 2) * np.log(2.0))
 
 
+def lift_bits(fmt):
+    """How many binades ``exp_lifted`` lifts exp by: enough that exp(x) * 2^lift_bits is a
+    normal number for every x down to ``exp_min_arg`` (whose exp is 2^-(bias + 2p + 1)
+    with p mantissa bits), with two binades to spare."""
+    return 2 * fmt.mantissa_bits + 4
+
+
 def make_exp(fmt, use_ldexp=NATIVE_LDEXP):
-    """(exp, expm1) for the dtype ``fmt``; ``use_ldexp`` picks how 2^k is applied (the
-    two ways give the same bits: both round once)."""
+    """(exp, expm1, exp_lifted, unlift) for the dtype ``fmt``; ``use_ldexp`` picks how
+    2^k is applied (the two ways give the same bits: both round once).
+
+    ``exp_lifted(x)`` is exp(x) * 2^lift_bits computed with the same single rounding at
+    a higher exponent, so it never underflows for x <= 0: a product such as x * exp(x),
+    whose true value is subnormal or barely normal, keeps all its digits until one
+    final multiplication by ``unlift`` = 2^-lift_bits rounds it once (where exp(x) is
+    already subnormal, x * exp(x) rounded twice: up to hundreds of subnormal ulps off).
+    ``exp_lifted(x) * unlift`` is exp(x), bit for bit."""
     F, Bits = fmt.float, fmt.int
     one, zero, inf = F(1), F(0), F(np.inf)
     log2e = F(1 / np.log(2))
@@ -113,6 +127,15 @@ def make_exp(fmt, use_ldexp=NATIVE_LDEXP):
         y = scale(one + exp_of_reduced_minus_one(r), k)
         return with_limits(x, y, x_min, zero)
 
+    lift = lift_bits(fmt)
+    unlift = F(2.0**-lift)
+
+    @scalar
+    def exp_lifted(x):
+        k, r = reduce(x)
+        y = scale(one + exp_of_reduced_minus_one(r), k + lift)
+        return with_limits(x, y, x_min, zero)
+
     @scalar
     def expm1(x):
         k, r = reduce(x)
@@ -125,4 +148,4 @@ def make_exp(fmt, use_ldexp=NATIVE_LDEXP):
         y = x if x == zero else y  # expm1(-0.0) = -0.0
         return with_limits(x, y, expm1_min, -one)
 
-    return exp, expm1
+    return exp, expm1, exp_lifted, unlift

@@ -27,8 +27,9 @@ from .fma import fma
 from .polynomial import polynomial
 
 
-def make_normal(fmt, exp):
-    """(exp_half_square, tail_parts, upper_tail, scaled_upper_tail, ndtr, erfc, erf)."""
+def make_normal(fmt, exp, exp_lifted):
+    """(exp_half_square, exp_half_square_lifted, tail_parts, upper_tail,
+    scaled_upper_tail, ndtr, erfc, erf); ``exp_lifted`` is ``exp.make_exp``'s."""
     F = fmt.float
     zero, half, one, two = F(0), F(0.5), F(1), F(2)
     k = fmt.const("NORMAL_K")
@@ -53,6 +54,13 @@ def make_normal(fmt, exp):
         """exp(-(t + t_lo)^2 / 2) for t >= 0 (t_lo a small correction to t)."""
         h, lo = square_parts(t, t_lo)
         return exp(-half * h) * fma(-half, lo, one)
+
+    @scalar
+    def exp_half_square_lifted(t, t_lo):
+        """exp_half_square(t, t_lo) * 2^lift_bits, never subnormal (``exp_lifted``): a
+        product of it brought down once rounds a subnormal result once."""
+        h, lo = square_parts(t, t_lo)
+        return exp_lifted(-half * h) * fma(-half, lo, one)
 
     @scalar
     def tail_parts(t):
@@ -110,4 +118,13 @@ def make_normal(fmt, exp):
         big = math.copysign(one - erfc_abs(u), u)
         return small if abs(u) <= erf_small_max else big
 
-    return exp_half_square, tail_parts, upper_tail, scaled_upper_tail, ndtr, erfc, erf
+    return (
+        exp_half_square,
+        exp_half_square_lifted,
+        tail_parts,
+        upper_tail,
+        scaled_upper_tail,
+        ndtr,
+        erfc,
+        erf,
+    )

@@ -31,26 +31,30 @@ def gelu(F, m):
     root_span, root_poly = fmt.const("GELU_ROOT_SPAN"), polynomial(fmt.const("GELU_ROOT_POLY"))
     root_center = fmt.const("GELU_ROOT_CENTER")
     scaled_upper_tail, upper_tail = m.scaled_upper_tail, m.upper_tail
-    exp_half_square, tail_parts = m.exp_half_square, m.tail_parts
+    exp_half_square_lifted, tail_parts, unlift = m.exp_half_square_lifted, m.tail_parts, m.unlift
 
     @scalar
     def forward(x, a, b):
         t = abs(x)
         xq = scaled_upper_tail(t, x)
-        y = xq if x <= zero else x - xq  # (x*Q keeps the sign of a zero x)
+        # x*Q(t) for x <= 0, a zero with x's sign where it underflows (the rounding
+        # corrections can add +0.0 to a -0.0 product)
+        y = (xq if xq != zero else x * zero) if x <= zero else x - xq
         y = neg_zero if x < -t_max else y
         return x if x > t_max else y
 
     @scalar
     def derivative(x, a, b):
         t = abs(x)
-        gauss = exp_half_square(t, zero)
+        # the left tail's Gaussian lifted and the product brought down once (below)
+        gauss_lifted = exp_half_square_lifted(t, zero)
+        gauss = gauss_lifted * unlift
         right = fma(x, inv_sqrt_2pi * gauss, one - upper_tail(t, zero))
         p = root_poly(t - root_center)
         dt, dt_err = two_sum(root_hi, -t)
         near_root = fma(p, dt, p * (dt_err + root_lo))
         poly, q, c = tail_parts(t)
-        left = gauss * fma(-t, inv_sqrt_2pi, fma(poly, q, poly * q * c))
+        left = (gauss_lifted * fma(-t, inv_sqrt_2pi, fma(poly, q, poly * q * c))) * unlift
         d = right if x >= zero else (near_root if t <= root_span else left)
         d = zero if x < -t_max else d
         return one if x > t_max else d
@@ -78,7 +82,7 @@ def gelu_tanh(F, m):
     c_hi, c_lo = fmt.const("GELU_TANH_C_HI"), fmt.const("GELU_TANH_C_LO")
     k_hi, k_lo = fmt.const("GELU_TANH_K_HI"), fmt.const("GELU_TANH_K_LO")
     x_max = F(30)
-    exp = m.exp
+    exp_lifted, unlift = m.exp_lifted, m.unlift
     replace_near_root = near_root(fmt.const("GELU_TANH_ROOT_FORM"))
 
     @scalar
@@ -99,25 +103,28 @@ def gelu_tanh(F, m):
 
     @scalar
     def exp_neg_abs(z, z_lo):
-        """exp(-|z + z_lo|) and the pair (q, c) with 1/(1 + e) = q*(1 + c)."""
-        e = exp(-abs(z))
-        e = e - e * z_lo if z >= zero else e + e * z_lo
+        """e = exp(-|z + z_lo|) lifted by 2^lift_bits (``exp_lifted``: in the left tail
+        products of it are brought down once, so subnormal results round once), e itself,
+        and the pair (q, c) with 1/(1 + e) = q*(1 + c)."""
+        lifted = exp_lifted(-abs(z))
+        lifted = lifted - lifted * z_lo if z >= zero else lifted + lifted * z_lo
+        e = lifted * unlift
         q, c = reciprocal_of_sum(one, e, one)
-        return e, q, c
+        return lifted, e, q, c
 
     @scalar
     def forward(x, a, b):
         z, z_lo, cx, cx_lo, p, p_lo = scaled_cubic(x)
-        e, q, c = exp_neg_abs(z, z_lo)
+        lifted, e, q, c = exp_neg_abs(z, z_lo)
         s = fma(q, c, q)  # sigmoid(|z|)
-        y = x * s if z >= zero else (x * e) * s
+        y = x * s if z >= zero else ((x * lifted) * s) * unlift
         y = neg_zero if x < -x_max else y
         return x if x > x_max else y
 
     @scalar
     def derivative(x, a, b):
         z, z_lo, cx, cx_lo, p, p_lo = scaled_cubic(x)
-        e, q, c = exp_neg_abs(z, z_lo)
+        lifted, e, q, c = exp_neg_abs(z, z_lo)
         # x*dz/dx = c*x*(1 + 3k*x^2) = (cx + cx_lo)*(u + u_lo), in double-word: in the
         # bracket below it is the larger term of a sum that cancels towards the root
         p3 = three * p
@@ -130,7 +137,7 @@ def gelu_tanh(F, m):
         # x < 0: e*((1 + e) + x*slope)/(1 + e)^2
         s = fma(q, c, q)
         right = s * fma(fma(cx, u, xslope_lo) * e, s, one)
-        left = e * fma(cx, u, (one + e) + xslope_lo) * s2
+        left = (lifted * fma(cx, u, (one + e) + xslope_lo) * s2) * unlift
         d = right if x >= zero else left
         d = replace_near_root(x, d)
         d = zero if x < -x_max else d

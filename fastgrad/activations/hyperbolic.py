@@ -107,31 +107,38 @@ def mish(F, m):
     fmt = FORMATS[np.dtype(F)]
     zero, neg_zero, one, two, four = F(0), F(-0.0), F(1), F(2), F(4)
     quarter, three_halves, inf = F(0.25), F(1.5), F(np.inf)
-    exp = m.exp
+    exp_lifted, unlift = m.exp_lifted, m.unlift
     replace_near_root = near_root(fmt.const("MISH_ROOT_FORM"))
 
     @scalar
     def tanh_softplus(x):
-        """(t, e, n, q, c): t = tanh(softplus(x)), e = exp(-|x|), n the numerator
-        and 1/denominator = q*(1 + c)."""
-        e = exp(-abs(x))
+        """(t, e, lifted, q, c): t = tanh(softplus(x)), e = exp(-|x|) and ``lifted`` =
+        e * 2^lift_bits (``exp_lifted``), 1/denominator = q*(1 + c). For x < 0, where t is
+        about e, t is returned lifted too: products of it are brought down once, at the
+        end, so subnormal results round once."""
+        lifted = exp_lifted(-abs(x))
+        e = lifted * unlift
         two_e = two * e
         right = x >= zero
-        n = (one + two_e) if right else fma(e, e, two_e)
+        n = one + two_e
+        n_lifted = fma(lifted, e, two * lifted)  # e*(e + 2), lifted
         # denominator n + 2e^2 (x >= 0) or 2 + n (x < 0): larger term first for Fast2Sum
-        q, c = reciprocal_of_sum(n, two_e * e, one) if right else reciprocal_of_sum(two, n, one)
-        t = n * q
-        return fma(t, c, t), e, n, q, c
+        if right:
+            q, c = reciprocal_of_sum(n, two_e * e, one)
+        else:
+            q, c = reciprocal_of_sum(two, n_lifted * unlift, one)
+        t = (n if right else n_lifted) * q
+        return fma(t, c, t), e, lifted, q, c
 
     @scalar
     def forward(x, a, b):
-        t, e, n, q, c = tanh_softplus(x)
-        y = x * t
+        t, e, lifted, q, c = tanh_softplus(x)
+        y = x * t if x >= zero else (x * t) * unlift
         return neg_zero if x == -inf else y
 
     @scalar
     def derivative(x, a, b):
-        t, e, n, q, c = tanh_softplus(x)
+        t, e, lifted, q, c = tanh_softplus(x)
         # x >= 0: t + x*sigmoid(x)*(1 - t)*(1 + t), all terms positive
         sig = one / (one + e)
         one_minus_t = (two * e * e) * fma(q, c, q)
@@ -140,9 +147,9 @@ def mish(F, m):
         # that dominates away from the root, as (4e)*(B/4) so that nothing overflows
         inner = fma(e, fma(e, quarter, one), x + three_halves)  # x + 1.5 + e(1 + e/4)
         quarter_bracket = fma(e, inner, x + one)
-        eq = (four * e) * q
+        eq = (four * lifted) * q
         w = eq * quarter_bracket * q
-        left = fma(w, two * c, w)
+        left = fma(w, two * c, w) * unlift
         d = right if x >= zero else left
         d = replace_near_root(x, d)
         d = one if x == inf else d

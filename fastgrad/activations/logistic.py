@@ -123,7 +123,9 @@ def silu(F, m):
 
     Formula: silu(x) = x / (1 + exp(-x)).
     Computed: with e = exp(-|x|) and s = 1/(1 + e), x*s for x >= 0 and x*e*s for x < 0
-    (never overflows; the left tail keeps its digits: silu(-100) = -3.7e-42).
+    (never overflows; the left tail keeps its digits: silu(-100) = -3.7e-42, with e
+    taken 2^k larger and the product scaled back once, so a subnormal result is
+    rounded once).
     Derivative: sigmoid(x) * (1 + x*sigmoid(-x)), with s*(1 + x*e*s) for x >= 0 and
     e*s*(1 + x*s) for x < 0 (1 + x*s in one FMA). The bracket is 0 at x = -1.27846
     (silu's minimum), so for -1.6 <= x <= -0.95 the derivative is computed as
@@ -132,25 +134,31 @@ def silu(F, m):
     """
     fmt = FORMATS[np.dtype(F)]
     zero, neg_zero, one, inf = F(0), F(-0.0), F(1), F(np.inf)
-    exp = m.exp
+    exp_lifted, unlift = m.exp_lifted, m.unlift
     replace_near_root = near_root(fmt.const("SILU_ROOT_FORM"))
 
     @scalar
     def forward(x, a, b):
-        e = exp(-abs(x))
+        # the left tail's e is lifted (exp_lifted) and the product brought down once at
+        # the end: x*e*s is subnormal (or barely normal) where e is far below it
+        lifted = exp_lifted(-abs(x))
+        e = lifted * unlift
         s = one / (one + e)
-        y = x * s if x >= zero else (x * e) * s
+        y = x * s if x >= zero else ((x * lifted) * s) * unlift
         return neg_zero if x == -inf else y
 
     @scalar
     def derivative(x, a, b):
-        e = exp(-abs(x))
+        lifted = exp_lifted(-abs(x))
+        e = lifted * unlift
         q, c = reciprocal_of_sum(one, e, one)  # sigmoid(|x|) = q*(1 + c)
-        # sigmoid(x) * (1 + x*sigmoid(-x)), each sigmoid as q or e*q, times (1 + c):
+        # sigmoid(x) * (1 + x*sigmoid(-x)), each sigmoid as q or e*q, times (1 + c); the
+        # left tail's e*q lifted, and the result brought down once
         right = fma(x, e * q, one)
         left = fma(x, q, one) + x * q * c
-        s, bracket = (q, right) if x >= zero else (e * q, left)
+        s, bracket = (q, right) if x >= zero else (lifted * q, left)
         d = fma(s, bracket, s * bracket * c)
+        d = d if x >= zero else d * unlift
         d = replace_near_root(x, d)
         d = one if x == inf else d
         return zero if x == -inf else d

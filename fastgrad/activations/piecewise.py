@@ -253,7 +253,8 @@ def softshrink(F, m):
 
     Formula: softshrink(x) = x - lambd if x > lambd; x + lambd if x < -lambd; else 0.
     Computed: as written (one rounding: correctly rounded; NaN passed through); the 0
-    within [-lambd, lambd] carries x's sign, as PyTorch's.
+    within [-lambd, lambd] is +0.0, as PyTorch's vectorised kernel gives it (its loop
+    for tensors under 16 elements gives x's sign).
     Derivative: 1 if |x| > lambd else 0; 0 at x = +-lambd (PyTorch's softshrink_backward).
     Parameters: lambd (default 0.5), finite and >= 0.
     """
@@ -261,8 +262,7 @@ def softshrink(F, m):
 
     @scalar
     def forward(x, lambd, b):
-        # within [-lambd, lambd]: a zero with x's sign (x*0, as PyTorch)
-        y = x - lambd if x > lambd else (x + lambd if x < -lambd else x * zero)
+        y = x - lambd if x > lambd else (x + lambd if x < -lambd else zero)
         return x if x != x else y
 
     @scalar
