@@ -122,7 +122,7 @@ def kernel(fn, *, cache=True):
     global _cache_unavailable
     if cache and not _cache_unavailable:
         try:
-            return numba.njit(cache=True, nogil=True, **_COMMON)(fn)
+            return _guarded(numba.njit(cache=True, nogil=True, **_COMMON)(fn))
         except RuntimeError as exc:  # Numba: "cannot cache function ...: no locator"
             if "cannot cache" not in str(exc):
                 raise
@@ -139,10 +139,24 @@ def kernel(fn, *, cache=True):
                 RuntimeWarning,
                 stacklevel=3,
             )
-    return numba.njit(cache=False, nogil=True, **_COMMON)(fn)
+    return _guarded(numba.njit(cache=False, nogil=True, **_COMMON)(fn))
 
 
 _cache_unavailable = False
+
+
+def _guarded(dispatcher):
+    """The dispatcher, its compiles and cache loads made in the ``compiling`` section
+    (Ctrl-C held, Numba repaired after an interrupt), also those Numba starts itself on
+    a first call (the small helpers of ``_threads`` and ``_half``)."""
+    unguarded = dispatcher.compile
+
+    def compile(signature):
+        with compiling():
+            return unguarded(signature)
+
+    dispatcher.compile = compile
+    return dispatcher
 
 
 # The LLVM function attribute that lifts the 256-bit preference (harmless without AVX-512).

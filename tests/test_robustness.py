@@ -218,12 +218,23 @@ def _index_files(cache_dir):
     return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in cache_dir.rglob("*.nbi")}
 
 
-def test_an_interrupt_inside_numbas_registry_generator_breaks_nothing(tmp_path):
+FIRST_CALLS = {
+    "a kernel": "fg.sigmoid(x)",
+    # a helper of parallel calls, which Numba compiles (or loads) on its first call
+    "a helper": "fg._threads._poll_done(np.zeros(2, np.int64), 0, 1)",
+}
+
+
+@pytest.mark.parametrize("first_call", FIRST_CALLS.values(), ids=list(FIRST_CALLS))
+def test_an_interrupt_inside_numbas_registry_generator_breaks_nothing(tmp_path, first_call):
     """The issue's deterministic repro: a trace hook raises KeyboardInterrupt on entry to
     numba.core.utils.stream_list during sigmoid's first call (a warm cache). Every later
     first call raised 'generator raised StopIteration', and the valid index was flushed.
     Now: KeyboardInterrupt, then every call works and no cache file is rewritten."""
-    warm = "import numpy as np, fastgrad as fg; fg.sigmoid(np.ones(3)); fg.tanh(np.ones(3))"
+    warm = (
+        "import numpy as np, fastgrad as fg; x = np.ones(3); fg.sigmoid(x); fg.tanh(x); "
+        + first_call
+    )
     run_program(warm, tmp_path)
     before = _index_files(tmp_path)
     code = """
@@ -243,7 +254,7 @@ def test_an_interrupt_inside_numbas_registry_generator_breaks_nothing(tmp_path):
         x = np.linspace(-3, 3, 7)
         sys.settrace(tracer)
         try:
-            fg.sigmoid(x)
+            FIRST_CALL
             print("no interrupt")
         except KeyboardInterrupt:
             print("KeyboardInterrupt")
@@ -251,6 +262,7 @@ def test_an_interrupt_inside_numbas_registry_generator_breaks_nothing(tmp_path):
         print(np.allclose(fg.sigmoid(x), fg.reference.sigmoid(x)))
         print(np.allclose(fg.tanh(x), np.tanh(x)))
     """
+    code = code.replace("FIRST_CALL", first_call)
     out = run_program(code, tmp_path, PYTHONWARNINGS="error").splitlines()
     assert out == ["KeyboardInterrupt", "True", "True"], out
     assert _index_files(tmp_path) == before  # nothing flushed or rewritten
