@@ -49,3 +49,25 @@ def test_tails_where_the_textbook_formulas_fail(dtype):
     # log(1+exp(x)) overflows; softplus(1000) is 1000
     assert fg.softplus(np.array([1000.0], dtype))[0] == 1000
     assert fg.softplus(np.array([-1000.0], dtype))[0] == 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_hardswish_subnormal_results_are_correctly_rounded(dtype):
+    """hardswish(x) = x/2 + x^2/6 below 2*tiny: where x/2 is halfway between two
+    subnormals, the x^2/6 term (far below a subnormal) decides the rounding: a random
+    sample of such x, both signs, odd and even last bits, against mpmath (in float64 the
+    oracle measures these in mpmath: a float64 pair cannot hold such a truth)."""
+    import fastgrad as fg
+
+    from .oracle import truth, ulp_errors
+
+    info = np.finfo(dtype)
+    bits = np.dtype(dtype).itemsize * 8
+    uint = np.dtype(f"u{bits // 8}")
+    top = np.array(2 * info.tiny, dtype).view(uint)
+    rng = np.random.default_rng(5)
+    mags = rng.integers(1, int(top), 400, dtype=np.uint64).astype(uint).view(dtype)
+    xs = np.concatenate([mags, -mags, [info.smallest_subnormal, -info.smallest_subnormal]])
+    xs = xs.astype(dtype)
+    errs = ulp_errors(fg.hardswish(xs), truth("hardswish", 0, xs), dtype)
+    assert errs.max() <= EXACT_ULPS, (xs[np.argmax(errs)], errs.max())
