@@ -407,7 +407,7 @@ def _make_function(activation, kind, params):
 
     def general(inputs, out, kw):
         if any(map(_duck.is_duck, inputs)):
-            dtype = lambda: _duck_dtype(inputs, fn_name)  # noqa: E731 (Dask results only)
+            dtype = functools.partial(_duck_dtype, inputs, fn_name)  # for Dask results
             return _duck.call(public, inputs, out, kw, n_out, dtype)
         if two_inputs:
             g, arr, result = _coerce_pair(*inputs, fn_name, what)

@@ -335,7 +335,7 @@ def compile_kernel(dispatcher, signature):
             problem = f"{type(exc).__name__}: {exc}"
         if problem is None:
             return dispatcher
-        fresh = numba.njit(cache=False, nogil=True, **_COMMON)(dispatcher.py_func)
+        fresh = kernel(dispatcher.py_func, cache=False)
         _compile(fresh, signature)
         warnings.warn(
             f"fastgrad: the cached kernel {dispatcher.py_func.__qualname__} in "
