@@ -7,51 +7,32 @@ way its kernels are (``fastgrad._threads.run_parallel``, chunk by chunk). NumPy'
 ``np.copyto`` is single-threaded, and ``torch.copy_`` was slower than such a copy here:
 no kernel that reads and writes these arrays can be faster.
 
-One per loop template of the kind table (``fastgrad._kinds``):
-
-- copy (x -> out): the floor of the "map" kinds (forward, grad), one array in and one out;
-- add (g, x -> out): of the "scaled" kinds (backward from x or from the output), two in
-  and one out;
-- copy2 (x -> out1, out2): of the "pair" kind (fwd_grad), one in and two out.
+Each loop template (``fastgrad._templates``) carries its floor, the same arrays in and
+out: a copy for "map" (forward, grad), an add of two arrays for "scaled" (the backward
+kinds), a copy into two arrays for "pair" (fwd_grad). Its chunked form is the template's
+own chunk loop.
 """
 
 import numba
 
 from fastgrad import _threads
-from fastgrad._kernels import chunk_loop
 from fastgrad._kinds import BY_KIND_NAME
+from fastgrad._templates import TEMPLATES
 
-
-# Shaped like fastgrad's serial kernels, (*inputs, *outputs, a, b), so that their chunked
-# forms are the same chunk loops as fastgrad's (``fastgrad._kernels.chunk_loop``).
-def _copy(x, out, a, b):
-    for i in range(x.size):
-        out[i] = x[i]
-
-
-def _add(g, x, out, a, b):
-    for i in range(x.size):
-        out[i] = g[i] + x[i]
-
-
-def _copy2(x, out1, out2, a, b):
-    for i in range(x.size):
-        out1[i] = x[i]
-        out2[i] = x[i]
-
-
-# The floor of each loop template (``fastgrad._kinds``): the same arrays in and out;
-# kinds that share a template share its floor (compiled once).
+# kinds that share a template share its floor (compiled once)
 _FLOORS = {
-    template: (numba.njit(serial), numba.njit(nogil=True)(chunk_loop(serial, template, {})))
-    for template, serial in (("map", _copy), ("scaled", _add), ("pair", _copy2))
+    template.name: (
+        numba.njit(template.floor),
+        numba.njit(nogil=True)(template.chunked(template.floor, {})),
+    )
+    for template in TEMPLATES
 }
 
 
 def floor_call(kind, x, g, threads):
     """A zero-argument callable doing kind's data movement on x (and g)."""
     row = BY_KIND_NAME[kind]
-    serial, chunked = _FLOORS[row.template]
+    serial, chunked = _FLOORS[row.template.name]
     inputs = {"x": x, "y": x, "grad_out": g}
     arrays = [inputs[name] for name in row.inputs] + [x.copy() for _ in range(row.outputs)]
     args = (*arrays, 0.0, 0.0)  # the unused parameter slots

@@ -17,12 +17,12 @@ import math
 import numpy as np
 
 from . import _duck, _threads
-from ._half import run_half
-from ._kernels import kernel_set, run_chunked
+from ._kernels import kernel_set
 from ._kinds import kinds_of
+from ._run import run_chunked, run_half
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
-# the dtype each array dtype computes in: float16 in float32 (``fastgrad._half``)
+# the dtype each array dtype computes in: float16 in float32 (``fastgrad._run.run_half``)
 _COMPUTE_DTYPE = {_F16: _F32, _F32: _F32, _F64: _F64}
 _NATIVE_FLOATS = {2: _F16, 4: _F32, 8: _F64}
 _F32_MAX = float(np.finfo(np.float32).max)

@@ -26,17 +26,17 @@ def _compile_one(name, variant, dtype):
 
 
 def _compile_helpers():
-    """The small compiled helpers of parallel and float16 calls (``_threads``, ``_half``),
-    compiled (or loaded) by calling them once."""
-    from . import _half, _threads
+    """The small compiled helpers of parallel and float16 calls (``_threads``, ``_run``,
+    ``_half``), compiled (or loaded) by calling them once."""
+    from . import _half, _run, _threads
 
     counters = np.zeros(2, np.int64)
     _threads._poll_done(counters, 0, 1)
-    _half._take(counters, 0)
-    _half._count_block(counters)
+    _run._take(counters, 0)
+    _run._count_block(counters)
     values = np.zeros(1, np.float32)
-    _half._to_float32(np.zeros(1, np.uint16), values)
-    _half._to_float16(values, np.zeros(1, np.uint16))
+    _half.to_float32(np.zeros(1, np.uint16), values)
+    _half.to_float16(values, np.zeros(1, np.uint16))
 
 
 def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None):

@@ -1,40 +1,22 @@
-"""float16 calls: computed in float32, one block at a time.
+"""float16 <-> float32 conversions, for float16 calls computed in float32.
 
 float16 arrays are computed in float32, as NumPy's own ufuncs do, and returned as
 float16. Converting whole arrays first would hold a float32 copy of every input and
 output at once (``gelu_fwd_grad`` on float16 peaked at 8x its input). Instead each thread
 taking part in a call converts one block of ``BLOCK`` elements at a time into float32
-buffers of its own, runs the float32 serial kernel on them and rounds the results into
-the float16 outputs. A call then allocates its float16 results and, per thread, one
-float32 buffer per array of a block's size.
+buffers of its own (``_run.run_half``) with the conversions here.
 
 The conversions are compiled loops of integer bit operations (``_widen``: exact;
 ``_narrow``: round to nearest, ties to even, as IEEE 754 and NumPy's ``astype``), which
 vectorise on every target; NumPy's own float16 casts ran ~4x slower here, and LLVM's
 half-precision conversions need F16C or a runtime-library call on baseline x86-64.
-
-The blocks are shared among threads as the chunks of a float32 call are
-(``fastgrad._threads.run_parallel``): each thread takes the next block number from an
-atomic counter. The conversions and kernels release the GIL, so the threads overlap
-everywhere but in the few Python steps per block.
 """
 
-import functools
-
-import numpy as np
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-from . import _jit, _threads
-from ._atomics import count_done, take_next
-from ._kernels import separate
-
-# Elements per block: per block the Python steps cost a few microseconds, a 2^16-element
-# block's kernel and conversions tens of them; the float32 buffers (256 KiB per array)
-# stay in a core's L2 cache.
-BLOCK = 1 << 16
-
+from . import _jit
 
 # IEEE binary16: 1 sign bit, 5 exponent bits (bias 15), 10 mantissa bits; binary32:
 # 8 exponent bits (bias 127), 23 mantissa bits. The conversions are written as LLVM IR on
@@ -131,73 +113,12 @@ def _narrow(builder, value):
 
 
 @_jit.kernel
-def _to_float32(half_bits, out):
+def to_float32(half_bits, out):
     for i in range(out.size):
         out[i] = _widen(half_bits[i])
 
 
 @_jit.kernel
-def _to_float16(values, out_half_bits):
+def to_float16(values, out_half_bits):
     for i in range(out_half_bits.size):
         out_half_bits[i] = _narrow(values[i])
-
-
-@_jit.kernel
-def _take(counters, index):
-    return take_next(counters, index)
-
-
-@_jit.kernel
-def _count_block(counters):
-    return count_done(counters, 1)
-
-
-def _block(kernel, n_in, arrays, buffers, start, stop, a, b):
-    """Elements start:stop of a float16 call (``arrays``: its inputs and outputs as uint16
-    bits), through the float32 ``buffers``."""
-    views = [buffer[: stop - start] for buffer in buffers]
-    for array, view in zip(arrays[:n_in], views, strict=False):
-        _to_float32(array[start:stop], view)
-    kernel(*views, a, b)
-    for array, view in zip(arrays[n_in:], views[n_in:], strict=True):
-        _to_float16(view, array[start:stop])
-
-
-def _blocks(kernel, n_in, buffers, seats, *args):
-    """What each thread of a parallel float16 call runs: ``args`` are the inputs and
-    outputs, the slots a, b, then the counters and the block size (the chunked-kernel
-    protocol of ``run_parallel``). Each thread takes a seat (``buffers[seat]``: its
-    float32 buffers, allocated by the caller beforehand, so no helper can fail). True
-    when this thread finished the last block."""
-    *arrays, a, b, counters, block = args
-    n = arrays[-1].size
-    own = buffers[_take(seats, 0)]
-    last = False
-    while True:
-        start = _take(counters, 0) * block
-        if start >= n:
-            return last
-        _block(kernel, n_in, arrays, own, start, min(start + block, n), a, b)
-        last = _count_block(counters) == (n - 1) // block
-
-
-def run_half(kernel, n_out, threads, *args):
-    """Call the float32 serial ``kernel`` like a kernel of float16 arrays,
-    ``(*inputs, *outputs, a, b)`` (flat, C-contiguous, float16), on ``threads`` threads;
-    False (writing nothing) when the two outputs of a pair overlap, else True."""
-    arrays, (a, b) = args[:-2], args[-2:]
-    outputs = arrays[-n_out:]
-    inputs = separate(arrays[:-n_out], outputs)
-    if inputs is None:
-        return False
-    n = outputs[0].size
-    threads = min(threads, -(-n // BLOCK)) or 1
-    buffers = np.empty((threads, len(arrays), min(BLOCK, n)), np.float32)
-    bits = [array.view(np.uint16) for array in (*inputs, *outputs)]
-    if threads == 1:
-        for start in range(0, n, BLOCK):
-            _block(kernel, len(inputs), bits, buffers[0], start, min(start + BLOCK, n), a, b)
-        return True
-    step = functools.partial(_blocks, kernel, len(inputs), buffers, np.zeros(1, np.int64))
-    _threads.run_parallel(step, (*bits, a, b), n, threads, BLOCK)
-    return True

@@ -57,6 +57,11 @@ _COMMON = dict(
 )
 
 
+# The options of every function compiled inline into its callers: fastgrad's scalar
+# functions, and its @njit overloads (``_numba``) inside the user's code.
+INLINE_OPTIONS = dict(forceinline=True, **_COMMON)
+
+
 def scalar(fn):
     """Compile a scalar function, inlined into every caller.
 
@@ -67,7 +72,7 @@ def scalar(fn):
     type inference on every copy: compiling gelu's 16 kernels took 157 s that way and
     13 s this way, with the same vectorised machine code.
     """
-    return numba.njit(cache=False, forceinline=True, **_COMMON)(fn)
+    return numba.njit(cache=False, **INLINE_OPTIONS)(fn)
 
 
 def _target():
@@ -148,7 +153,7 @@ _cache_unavailable = False
 def _guarded(dispatcher):
     """The dispatcher, its compiles and cache loads made in the ``compiling`` section
     (Ctrl-C held, Numba repaired after an interrupt), also those Numba starts itself on
-    a first call (the small helpers of ``_threads`` and ``_half``)."""
+    a first call (the small helpers of ``_threads``, ``_run`` and ``_half``)."""
     unguarded = dispatcher.compile
 
     def compile(signature):

@@ -2,14 +2,17 @@
 activation table (``_table.py``); fastgrad's functions are their product.
 
 Each row says what the public function is called (the activation's name + ``suffix``),
-which arrays it takes and how many it writes, which loop template of ``_kernels``
-computes it with which of the activation's scalar functions, and what its docstring says
-it computes and returns. The kernels, the wrappers (``_api``), the @njit overloads
-(``_numba``), the compile step, the benchmarks, the plots and the tests all read this
-table: adding a kind is one row here and, if no template fits, one template.
+which arrays it takes, which loop template (``_templates``: the shape of its loop, how
+many arrays it reads and writes) computes it with which of the activation's scalar
+functions, and what its docstring says it computes and returns. The kernels, the
+wrappers (``_api``), the @njit overloads (``_numba``), the compile step, the benchmarks,
+the plots and the tests all read this table: adding a kind is one row here and, if no
+template fits, one template in ``_templates``.
 """
 
 from dataclasses import dataclass
+
+from ._templates import MAP, PAIR, SCALED, LoopTemplate
 
 # The scalar functions an activation's math provides (``KernelSet.scalars``).
 FORWARD_SCALAR = "forward"
@@ -25,31 +28,35 @@ class Kind:
     name: str  # as the kernels, benchmarks and plots name it
     suffix: str  # the public function is the activation's name + suffix
     inputs: tuple  # the array arguments, in order (of the function and of its kernel)
-    outputs: int  # how many arrays the kernel writes (its last array arguments)
-    template: str  # the loop template in ``_kernels``: "map", "scaled" or "pair"
+    template: LoopTemplate  # the shape of its loop (``_templates``)
     scalars: tuple  # (template global, scalar function) pairs the template is bound to
     summary: str  # what it computes, for the docstring's first line
     returns: str  # what it returns, for the docstring
     needs_from_output: bool = False  # only for activations with ``from_output``
 
+    @property
+    def outputs(self):
+        """How many arrays the kernel writes (its last array arguments)."""
+        return self.template.outputs
 
-# One row a kind, written as a table: name, suffix, inputs, outputs, template, scalars;
+
+# One row a kind, written as a table: name, suffix, inputs, template, scalars;
 # then summary and returns.
 # fmt: off
-FORWARD = Kind("forward", "", ("x",), 1, "map", (("_f", FORWARD_SCALAR),),
+FORWARD = Kind("forward", "", ("x",), MAP, (("_f", FORWARD_SCALAR),),
                "forward, y = f(x)", "y = f(x)")
-GRAD = Kind("grad", "_grad", ("x",), 1, "map", (("_f", DERIVATIVE_SCALAR),),
+GRAD = Kind("grad", "_grad", ("x",), MAP, (("_f", DERIVATIVE_SCALAR),),
             "derivative, dy/dx", "dy/dx at x")
-BACKWARD = Kind("backward", "_backward", ("grad_out", "x"), 1, "scaled",
+BACKWARD = Kind("backward", "_backward", ("grad_out", "x"), SCALED,
                 (("_df", DERIVATIVE_SCALAR), ("_times", GRADIENT_PRODUCT)),
                 "backward, grad_out * dy/dx",
                 "grad_out * dy/dx at x (the input gradient of a backward pass)")
-FWD_GRAD = Kind("fwd_grad", "_fwd_grad", ("x",), 2, "pair",
+FWD_GRAD = Kind("fwd_grad", "_fwd_grad", ("x",), PAIR,
                 (("_f", FORWARD_SCALAR), ("_df", DERIVATIVE_SCALAR)),
                 "forward and derivative in one pass, (y, dy/dx)",
                 "the pair (y, dy/dx), computed in one pass over memory")
 BACKWARD_FROM_OUTPUT = Kind("backward_from_output", "_backward_from_output", ("grad_out", "y"),
-                            1, "scaled",
+                            SCALED,
                             (("_df", FROM_OUTPUT_SCALAR), ("_times", GRADIENT_PRODUCT)),
                             "backward from the output, grad_out * dy/dx given y = f(x)",
                             "grad_out * dy/dx given the forward's output y = f(x) (PyTorch's\n"

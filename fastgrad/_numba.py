@@ -25,15 +25,16 @@ import functools
 import inspect
 import math
 
+import numba
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.core import errors
 from numba.extending import overload
 
+from . import _jit
 from ._kernels import kernel_set
 from ._kinds import kinds_of
 
-_INLINE = dict(forceinline=True, error_model="numpy", fastmath=False, boundscheck=False)
 _NONE = (types.NoneType, types.Omitted)
 
 
@@ -57,7 +58,7 @@ def _slot(value):
     return math.inf if value is None else float(value)
 
 
-@overload(_slot, jit_options=_INLINE)
+@overload(_slot, jit_options=_jit.INLINE_OPTIONS)
 def _slot_overload(value):
     if _is_none(value):
         return lambda value: math.inf
@@ -73,53 +74,15 @@ def _slot_overload(value):
     raise errors.TypingError(f"fastgrad: a parameter must be a real number, got {value}")
 
 
-def _loops(scalars, kind, F):
-    """Jitted (on scalars, on flat arrays) for one kind (a ``_kinds.Kind``: its template
-    and the scalar functions bound to it), with the scalars of one dtype."""
+def _loops(scalars, kind, cast):
+    """Jitted (on scalars, on flat arrays) for one kind: its loop template's scalar form
+    and serial loop (``_templates``), bound to the scalar functions of one dtype and its
+    cast, the kernels' own."""
     bound = {glob: scalars[which] for glob, which in kind.scalars}
-
-    if kind.template == "map":
-        f = bound["_f"]
-
-        @njit(**_INLINE)
-        def scalar(x, a, b):
-            return f(F(x), F(a), F(b))
-
-        @njit(**_INLINE)
-        def flat(x, out, a, b):
-            a, b = F(a), F(b)
-            for i in range(out.size):
-                out[i] = f(F(x[i]), a, b)
-
-    elif kind.template == "scaled":
-        f, times = bound["_df"], bound["_times"]
-
-        @njit(**_INLINE)
-        def scalar(g, x, a, b):
-            return times(F(g), f(F(x), F(a), F(b)))
-
-        @njit(**_INLINE)
-        def flat(g, x, out, a, b):
-            a, b = F(a), F(b)
-            for i in range(out.size):
-                out[i] = times(F(g[i]), f(F(x[i]), a, b))
-
-    else:  # "pair"
-        forward, derivative = bound["_f"], bound["_df"]
-
-        @njit(**_INLINE)
-        def scalar(x, a, b):
-            v = F(x)
-            return forward(v, F(a), F(b)), derivative(v, F(a), F(b))
-
-        @njit(**_INLINE)
-        def flat(x, y, d, a, b):
-            a, b = F(a), F(b)
-            for i in range(y.size):
-                v = F(x[i])
-                y[i] = forward(v, a, b)
-                d[i] = derivative(v, a, b)
-
+    bound["_cast"] = cast
+    template = kind.template
+    scalar = _jit.scalar(template.bind(template.scalar, bound))
+    flat = _jit.scalar(template.bind(template.serial, bound))
     return scalar, flat
 
 
@@ -173,10 +136,10 @@ def _slots_function(count):
     """The jitted (a, b) from ``count`` parameters (0, 1 or 2), by ``_slot``: one per
     count, shared by every function."""
     if count == 0:
-        return njit(**_INLINE)(lambda: (0.0, 0.0))
+        return _jit.scalar(lambda: (0.0, 0.0))
     if count == 1:
-        return njit(**_INLINE)(lambda p: (_slot(p), 0.0))
-    return njit(**_INLINE)(lambda p, q: (_slot(p), _slot(q)))
+        return _jit.scalar(lambda p: (_slot(p), 0.0))
+    return _jit.scalar(lambda p, q: (_slot(p), _slot(q)))
 
 
 def _register(public, activation, kind):
@@ -195,13 +158,13 @@ def _register(public, activation, kind):
                 f"got {', '.join(map(str, input_types))}"
             )
         dtype = np.dtype(np.float64 if types.float64 in floats else np.float32)
-        scalar, flat = _loops(kernel_set(activation, dtype, value).scalars(), kind, dtype.type)
-        arrays = [isinstance(t, types.Array) for t in input_types]
-        run = _runner(scalar, flat, arrays, n_out, dtype, out_type, public.__name__)
+        kernels = kernel_set(activation, dtype, value)
+        scalar, flat = _loops(kernels.scalars(), kind, kernels.cast)
+        run = _runner(scalar, flat, input_types, n_out, dtype, out_type, public.__name__)
         return signature.function(_IMPLEMENTATION, {"slots": slots, "run": run})
 
     typer = signature.function(_TYPER, {"build": build})
-    overload(public, jit_options=_INLINE, prefer_literal=True)(typer)
+    overload(public, jit_options=_jit.INLINE_OPTIONS, prefer_literal=True)(typer)
 
 
 def _variant_value(activation, variant, parameter_types, name):
@@ -228,22 +191,26 @@ def _variant_value(activation, variant, parameter_types, name):
     return value
 
 
-def _flat_input(is_array, F):
-    """A jitted function: an input as a flat array (a scalar: one element)."""
-    if is_array:
-        return njit(**_INLINE)(lambda v: np.ascontiguousarray(v).reshape(-1))
-    return njit(**_INLINE)(lambda v: np.full(1, F(v)))
+def _flat_input(input_type, F):
+    """A jitted function: an input as a flat array of the dtype ``F`` (a scalar: one
+    element; an array of another dtype converted, as the scalar form converts)."""
+    if not isinstance(input_type, types.Array):
+        return _jit.scalar(lambda v: np.full(1, F(v)))
+    if input_type.dtype == numba.from_dtype(np.dtype(F)):
+        return _jit.scalar(lambda v: np.ascontiguousarray(v).reshape(-1))
+    return _jit.scalar(lambda v: np.ascontiguousarray(v).reshape(-1).astype(F))
 
 
-def _runner(scalar, flat, arrays, n_out, dtype, out_type, name):
-    """The jitted body for these input kinds: scalars -> scalar; any array -> arrays."""
+def _runner(scalar, flat, input_types, n_out, dtype, out_type, name):
+    """The jitted body for these input types: scalars -> scalar; any array -> arrays."""
     F = dtype.type
+    arrays = [isinstance(t, types.Array) for t in input_types]
     if not any(arrays):
         if not _is_none(out_type):
             raise errors.TypingError(f"fastgrad.{name}: out= needs array inputs")
         if len(arrays) == 1:
-            return njit(**_INLINE)(lambda inputs, out, a, b: scalar(inputs[0], a, b))
-        return njit(**_INLINE)(lambda inputs, out, a, b: scalar(inputs[0], inputs[1], a, b))
+            return _jit.scalar(lambda inputs, out, a, b: scalar(inputs[0], a, b))
+        return _jit.scalar(lambda inputs, out, a, b: scalar(inputs[0], inputs[1], a, b))
     with_out = not _is_none(out_type)
     if with_out:
         outs = out_type.types if isinstance(out_type, types.BaseTuple) else (out_type,)
@@ -256,11 +223,11 @@ def _runner(scalar, flat, arrays, n_out, dtype, out_type, name):
             )
 
     if len(arrays) == 2:
-        g_flat, x_flat = (_flat_input(a, F) for a in arrays)
+        g_flat, x_flat = (_flat_input(t, F) for t in input_types)
         shape_from = 1 if arrays[1] else 0
         both = all(arrays)
 
-        @njit(**_INLINE)
+        @_jit.scalar
         def flat_inputs(inputs):
             g, x = inputs
             shape = np.shape(inputs[shape_from])
@@ -275,15 +242,15 @@ def _runner(scalar, flat, arrays, n_out, dtype, out_type, name):
             return (gs, xs), shape
 
     else:
-        x_flat = _flat_input(True, F)
+        x_flat = _flat_input(input_types[0], F)
 
-        @njit(**_INLINE)
+        @_jit.scalar
         def flat_inputs(inputs):
             return (x_flat(inputs[0]),), np.shape(inputs[0])
 
     if n_out == 1:
 
-        @njit(**_INLINE)
+        @_jit.scalar
         def run(inputs, out, a, b):
             flats, shape = flat_inputs(inputs)
             if with_out:
@@ -297,7 +264,7 @@ def _runner(scalar, flat, arrays, n_out, dtype, out_type, name):
 
         return run
 
-    @njit(**_INLINE)
+    @_jit.scalar
     def run_pair(inputs, out, a, b):
         flats, shape = flat_inputs(inputs)
         if with_out:
@@ -306,7 +273,8 @@ def _runner(scalar, flat, arrays, n_out, dtype, out_type, name):
                 raise ValueError("fastgrad: out has the wrong shape")
         else:
             y, d = np.empty(shape, F), np.empty(shape, F)
-        flat(*flats, y.reshape(-1), d.reshape(-1), a, b)
+        if not flat(*flats, y.reshape(-1), d.reshape(-1), a, b):
+            raise ValueError("fastgrad: out[0] and out[1] must not overlap")
         return y, d
 
     return run_pair

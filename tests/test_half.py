@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
-from fastgrad import _half
+from fastgrad import _half, _run
 from fastgrad._kernels import kernel_set
 from fastgrad._kinds import BY_KIND_NAME
 
@@ -25,7 +25,7 @@ def _same_bits_or_both_nan(got, want):
 def test_widening_is_exact_for_every_float16():
     halves = np.arange(1 << 16, dtype=np.uint16)
     got = np.empty(halves.size, np.float32)
-    _half._to_float32(halves, got)
+    _half.to_float32(halves, got)
     _same_bits_or_both_nan(got, halves.view(np.float16).astype(np.float32))
 
 
@@ -40,7 +40,7 @@ def test_narrowing_rounds_to_nearest_even_like_numpy():
     bits = np.concatenate([(top[:, None] | low[None, :]).ravel(), random])
     values = bits.view(np.float32)
     got = np.empty(values.size, np.uint16)
-    _half._to_float16(values, got)
+    _half.to_float16(values, got)
     with np.errstate(over="ignore"):
         want = values.astype(np.float16)
     _same_bits_or_both_nan(got.view(np.float16), want)
@@ -52,7 +52,7 @@ def test_float16_blocks_give_the_float32_result_rounded(act, variant, threads, m
     """Small blocks (a ragged last one) on 1 and 3 threads, also in place and with a
     partly overlapping input: bit for bit the float32 kernel's result rounded to float16
     by NumPy."""
-    monkeypatch.setattr(_half, "BLOCK", 1000)
+    monkeypatch.setattr(_run, "BLOCK", 1000)
     rng = np.random.default_rng(7)
     x = (rng.standard_normal(5 * 1000 + 37) * 8).astype(np.float16)
     x[: special_values(np.float16).size] = special_values(np.float16)
@@ -67,7 +67,7 @@ def test_float16_blocks_give_the_float32_result_rounded(act, variant, threads, m
             k = BY_KIND_NAME[name].outputs
             wide = [arg.astype(np.float32) for arg in args]
             ks.get(name, False)(*wide, a, b)
-            assert _half.run_half(ks.get(name, False), k, threads, *args, a, b)
+            assert _run.run_half(ks.get(name, False), k, threads, *args, a, b)
             for got, want in zip(args[-k:], wide[-k:], strict=True):
                 with np.errstate(over="ignore", under="ignore"):
                     _same_bits_or_both_nan(got, want.astype(np.float16))

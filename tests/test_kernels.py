@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
-from fastgrad import _kernels, _threads
-from fastgrad._kernels import KernelSet, kernel_set, run_chunked
+from fastgrad import _threads
+from fastgrad._kernels import KernelSet, kernel_set
 from fastgrad._kinds import BY_KIND_NAME
+from fastgrad._run import run_chunked
 from fastgrad._table import TABLE
 
 from . import vectorisation
@@ -58,8 +59,8 @@ def test_serial_and_chunked_kernels_agree_bitwise_whatever_the_aliasing(
 def _element_loops(name):
     """How many element loops the kernel's serial template has (its ``for i in range``
     lines); the chunked kernel inlines it."""
-    template = _kernels._TEMPLATES[BY_KIND_NAME[name].template][0]
-    return inspect.getsource(template).count("for i in range(")
+    serial = BY_KIND_NAME[name].template.serial
+    return inspect.getsource(serial).count("for i in range(")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -186,7 +187,7 @@ def test_read_only_inputs_need_nothing_beyond_compile_kernels(tmp_path):
     subprocess.run([sys.executable, "-c", compile_code], env=env, check=True)
 
     def cache_files():
-        files = tmp_path.rglob("_kernels.*")
+        files = tmp_path.rglob("_templates.*")
         return {(p, p.stat().st_mtime_ns) for p in files if p.is_file()}
 
     before = cache_files()

@@ -98,13 +98,13 @@ def test_compile_command_line(tmp_path):
     helped = run("--help")
     assert helped.returncode == 0 and "usage: python -m fastgrad.compile" in helped.stdout
     assert "logsigmoid" in helped.stdout
-    assert not list(tmp_path.rglob("_kernels.*"))
+    assert not list(tmp_path.rglob("_templates.*"))
     wrong = run("gelu", "nonsense")
     assert wrong.returncode == 2 and "unknown activation(s): nonsense" in wrong.stderr
     done = run("relu", "--dtypes", "float32", "--processes", "1")
     assert done.returncode == 0 and "1 kernel sets ready" in done.stdout, done.stderr
-    names = {p.name.split("__")[0] for p in tmp_path.rglob("_kernels.*.nbi")}
-    assert names == {"_kernels.relu"}, names
+    names = {p.name.split("__")[0] for p in tmp_path.rglob("_templates.*.nbi")}
+    assert names == {"_templates.relu"}, names
 
 
 def test_every_torch_peer_is_keyed_by_an_activation_name():

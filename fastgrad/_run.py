@@ -1,0 +1,131 @@
+"""Running a compiled kernel: the one place every call that is not a plain serial call
+goes through (a serial float32/float64 call is the kernel itself, called directly by the
+wrappers).
+
+- ``run_chunked``: a chunked kernel (``_templates``' chunk loops) on the calling thread
+  and fastgrad's helpers (``_threads.run_parallel``), after separating inputs that
+  partly overlap an output.
+- ``run_half``: a float32 serial kernel on float16 arrays, one block at a time through
+  float32 buffers (``_half``'s conversions), on one thread or shared among several.
+
+Both take the kernel's arguments as its serial form does, ``(*inputs, *outputs, a, b)``
+(flat, C-contiguous), and return False, writing nothing, when the two outputs of a pair
+overlap (the wrapper raises), else True.
+"""
+
+import functools
+
+import numpy as np
+
+from . import _jit, _threads
+from ._atomics import count_done, take_next
+from ._half import to_float16, to_float32
+
+
+def separate(inputs, outputs):
+    """The inputs of a chunked kernel call, each copied if it overlaps an output without
+    being the first output itself (an input that *is* it is read by the in-place loops);
+    None when the two outputs of a pair overlap. (``np.may_share_memory`` compares
+    bounds only: a quarter of a microsecond; the addresses only where it says yes.)"""
+    if len(outputs) == 2 and np.may_share_memory(outputs[0], outputs[1]):
+        return None
+    separated = []
+    for arr in inputs:
+        for out in outputs:
+            if np.may_share_memory(arr, out) and not (out is outputs[0] and _same(arr, out)):
+                arr = arr.copy()
+                break
+        separated.append(arr)
+    return separated
+
+
+def _same(a, b):
+    """Same start (the arrays here have the same size, so: the same memory)."""
+    return a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+
+
+def run_chunked(kernel, n_out, *args):
+    """Call a chunked kernel like a serial one, ``kernel(*inputs, *outputs, a, b)``, on
+    ``fastgrad.get_num_threads()`` threads."""
+    arrays, slots = args[:-2], args[-2:]
+    outputs = arrays[-n_out:]
+    inputs = separate(arrays[:-n_out], outputs)
+    if inputs is None:
+        return False
+    _threads.run_parallel(kernel, (*inputs, *outputs, *slots), outputs[0].size, _threads.current)
+    return True
+
+
+# ----------------------------------------------------------------- float16 in blocks
+# Each thread taking part in a float16 call converts one block of ``BLOCK`` elements at
+# a time into float32 buffers of its own, runs the float32 serial kernel on them and
+# rounds the results into the float16 outputs. The blocks are shared among threads as
+# the chunks of a float32 call are: each thread takes the next block number from an
+# atomic counter. The conversions and kernels release the GIL, so the threads overlap
+# everywhere but in the few Python steps per block.
+
+# Elements per block: per block the Python steps cost a few microseconds, a 2^16-element
+# block's kernel and conversions tens of them; the float32 buffers (256 KiB per array)
+# stay in a core's L2 cache.
+BLOCK = 1 << 16
+
+
+@_jit.kernel
+def _take(counters, index):
+    return take_next(counters, index)
+
+
+@_jit.kernel
+def _count_block(counters):
+    return count_done(counters, 1)
+
+
+def _block(kernel, n_in, arrays, buffers, start, stop, a, b):
+    """Elements start:stop of a float16 call (``arrays``: its inputs and outputs as uint16
+    bits), through the float32 ``buffers``."""
+    views = [buffer[: stop - start] for buffer in buffers]
+    for array, view in zip(arrays[:n_in], views, strict=False):
+        to_float32(array[start:stop], view)
+    kernel(*views, a, b)
+    for array, view in zip(arrays[n_in:], views[n_in:], strict=True):
+        to_float16(view, array[start:stop])
+
+
+def _blocks(kernel, n_in, buffers, seats, *args):
+    """What each thread of a parallel float16 call runs: ``args`` are the inputs and
+    outputs, the slots a, b, then the counters and the block size (the chunked-kernel
+    protocol of ``run_parallel``). Each thread takes a seat (``buffers[seat]``: its
+    float32 buffers, allocated by the caller beforehand, so no helper can fail). True
+    when this thread finished the last block."""
+    *arrays, a, b, counters, block = args
+    n = arrays[-1].size
+    own = buffers[_take(seats, 0)]
+    last = False
+    while True:
+        start = _take(counters, 0) * block
+        if start >= n:
+            return last
+        _block(kernel, n_in, arrays, own, start, min(start + block, n), a, b)
+        last = _count_block(counters) == (n - 1) // block
+
+
+def run_half(kernel, n_out, threads, *args):
+    """Call the float32 serial ``kernel`` like a kernel of float16 arrays,
+    ``(*inputs, *outputs, a, b)``, on ``threads`` threads. A call allocates, per thread,
+    one float32 buffer per array of a block's size."""
+    arrays, (a, b) = args[:-2], args[-2:]
+    outputs = arrays[-n_out:]
+    inputs = separate(arrays[:-n_out], outputs)
+    if inputs is None:
+        return False
+    n = outputs[0].size
+    threads = min(threads, -(-n // BLOCK)) or 1
+    buffers = np.empty((threads, len(arrays), min(BLOCK, n)), np.float32)
+    bits = [array.view(np.uint16) for array in (*inputs, *outputs)]
+    if threads == 1:
+        for start in range(0, n, BLOCK):
+            _block(kernel, len(inputs), bits, buffers[0], start, min(start + BLOCK, n), a, b)
+        return True
+    step = functools.partial(_blocks, kernel, len(inputs), buffers, np.zeros(1, np.int64))
+    _threads.run_parallel(step, (*bits, a, b), n, threads, BLOCK)
+    return True
