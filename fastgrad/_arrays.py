@@ -1,0 +1,176 @@
+"""The arrays of a call: NumPy's dtype policy, coercion and broadcasting of the inputs,
+the checks of ``out=``, and results written through a temporary where a kernel cannot
+write into ``out`` itself (strided, float16 through float32, another byte order).
+
+Dtype policy (NumPy's, as for ``np.exp``): float32 and float64 compute in their own
+precision; float16 computes in float32 and returns float16; bool and integers become
+float64; anything else (complex, object, strings, datetimes) is a TypeError. Errors are
+raised before anything is written.
+"""
+
+import numpy as np
+
+from . import _duck
+
+F16, F32, F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+# the dtype each array dtype computes in: float16 in float32 (``fastgrad._run.run_half``)
+COMPUTE_DTYPE = {F16: F32, F32: F32, F64: F64}
+_NATIVE_FLOATS = {2: F16, 4: F32, 8: F64}
+
+
+def _result_dtype(dtype, fn, what):
+    if dtype.kind == "f" and dtype.itemsize in (2, 4, 8):
+        # the canonical native dtype object (``dtype.name`` is slow: avoid it when native)
+        return _NATIVE_FLOATS[dtype.itemsize] if dtype.isnative else np.dtype(dtype.name)
+    if dtype.kind in "biu":
+        return F64
+    raise TypeError(
+        f"{fn}: {what} has dtype {dtype}, which fastgrad does not support; "
+        "use float16, float32 or float64 (bool and integers are converted to float64)"
+    )
+
+
+def _coerce(x, fn, what):
+    """(C-contiguous array in the result dtype, result dtype) for any input."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{fn}: {what} is a masked array; fastgrad would compute over the masked "
+            "values and drop the mask: pass x.filled(...) or x.data, and re-apply the mask"
+        )
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError, RuntimeError) as exc:  # RuntimeError: a torch
+            # tensor that requires grad refuses conversion
+            raise TypeError(f"{fn}: {what} is not an array of numbers ({exc})") from None
+    result = _result_dtype(x.dtype, fn, what)
+    return np.asarray(x, dtype=result, order="C"), result
+
+
+def coerce_pair(grad_out, x, fn, what="x"):
+    """Both inputs as C-contiguous arrays of one shape (NumPy's broadcasting: a scalar or
+    smaller grad_out, or x, is repeated) and the result dtype."""
+    x, x_result = _coerce(x, fn, what)
+    if type(grad_out) in _duck.PYTHON_NUMBERS:  # NumPy's rule: a Python number takes x's dtype
+        try:
+            with np.errstate(over="ignore"):  # 1e300 in float32: inf, quietly
+                g, g_result = np.asarray(grad_out, dtype=x_result), x_result
+        except OverflowError:
+            raise ValueError(f"{fn}: grad_out {grad_out!r:.40} is too large for a float") from None
+    else:
+        g, g_result = _coerce(grad_out, fn, "grad_out")
+    if g.shape != x.shape:
+        try:
+            shape = np.broadcast_shapes(g.shape, x.shape)
+        except ValueError:
+            raise ValueError(
+                f"{fn}: grad_out and {what} must have broadcastable shapes, got {g.shape} "
+                f"and {x.shape}"
+            ) from None
+        g = np.ascontiguousarray(np.broadcast_to(g, shape))
+        x = np.ascontiguousarray(np.broadcast_to(x, shape))
+    if g_result is x_result:
+        return g, x, x_result
+    result = np.promote_types(g_result, x_result)
+    return g.astype(result, copy=False), x.astype(result, copy=False), result
+
+
+def direct_out(out, like):
+    """Can the kernel write straight into ``out``? (ndarray, like's dtype and shape,
+    C-contiguous, writeable). Anything else goes through ``check_out``."""
+    if type(out) is not np.ndarray or out.dtype is not like.dtype or out.shape != like.shape:
+        return False
+    flags = out.flags
+    return flags.c_contiguous and flags.writeable
+
+
+def writable_1d(out, dtype, size):
+    """``direct_out`` for a 1-D result, testing ints instead of shape tuples (fast paths)."""
+    if type(out) is not np.ndarray or out.dtype is not dtype or out.ndim != 1 or out.size != size:
+        return False
+    flags = out.flags
+    return flags.c_contiguous and flags.writeable
+
+
+def duck_dtype(inputs, fn):
+    """The result dtype for Dask/xarray inputs, by the dtype policy (a Python number
+    beside them takes the array's dtype, as in NumPy)."""
+    arrays = [v for v in inputs if type(v) not in _duck.PYTHON_NUMBERS]
+    return np.result_type(*(_result_dtype(np.dtype(v.dtype), fn, "input") for v in arrays))
+
+
+def check_out(out, shape, dtype, fn, what="out"):
+    """Raise for an unusable ``out``; a usable one is written through a temporary."""
+    if isinstance(out, np.ma.MaskedArray):
+        raise TypeError(f"{fn}: {what} is a masked array; pass a plain numpy.ndarray")
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{fn}: {what} must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype and out.dtype.newbyteorder("=") != dtype:  # any byte order
+        raise TypeError(f"{fn}: {what} has dtype {out.dtype}, the result's dtype is {dtype}")
+    if out.shape != shape:
+        raise ValueError(f"{fn}: {what} has shape {out.shape}, the result's shape is {shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{fn}: {what} is read-only")
+
+
+def flattened(a):
+    return a if a.ndim == 1 else a.reshape(-1)
+
+
+def finish(res, result):
+    """Cast a computed array to the result dtype; 0-d gives a NumPy scalar, as ufuncs do."""
+    if res.dtype is not result:
+        with np.errstate(over="ignore", under="ignore"):  # float32 -> float16: quietly
+            res = res.astype(result)
+    return res if res.ndim else res[()]
+
+
+def store(out, res):
+    """Copy a temporary result into a strided or float16 ``out``."""
+    with np.errstate(over="ignore", under="ignore"):
+        out[...] = res
+
+
+def as_array(x, fn):
+    """(C-contiguous float32/float64 array, result dtype): ``x`` itself when it is one."""
+    if type(x) is np.ndarray and (x.dtype is F32 or x.dtype is F64) and x.flags.c_contiguous:
+        return x, x.dtype
+    return _coerce(x, fn, "x")
+
+
+def into_out(kernel, inputs, like, result, out, a, b, fn_name):
+    """Run a one-output kernel on flat ``inputs`` into ``out``."""
+    if direct_out(out, like):
+        kernel(*inputs, flattened(out), a, b)
+        return out
+    check_out(out, like.shape, result, fn_name)
+    res = np.empty_like(like)
+    kernel(*inputs, flattened(res), a, b)
+    store(out, res)
+    return out
+
+
+def into_pair(kernel, x_flat, like, result, out, a, b, fn_name, overlap):
+    """Run a pair kernel (one input, (y, dy/dx) out) on ``x_flat``, into new arrays or the
+    pair ``out``. The kernel itself refuses overlapping outputs (it returns False before
+    writing); ``overlap`` is the error's message."""
+    if out is None:
+        y, d = np.empty_like(like), np.empty_like(like)
+        kernel(x_flat, flattened(y), flattened(d), a, b)
+        return finish(y, result), finish(d, result)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise TypeError(f"{fn_name}: out must be a pair of arrays (y_out, grad_out)")
+    y_out, d_out = out
+    if direct_out(y_out, like) and direct_out(d_out, like):
+        if not kernel(x_flat, flattened(y_out), flattened(d_out), a, b):
+            raise ValueError(overlap)
+        return out
+    check_out(y_out, like.shape, result, fn_name, "out[0]")
+    check_out(d_out, like.shape, result, fn_name, "out[1]")
+    if np.may_share_memory(y_out, d_out):
+        raise ValueError(overlap)
+    y, d = np.empty_like(like), np.empty_like(like)
+    kernel(x_flat, flattened(y), flattened(d), a, b)
+    store(y_out, y)
+    store(d_out, d)
+    return out
