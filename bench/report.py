@@ -23,7 +23,7 @@ import sys
 
 from fastgrad._kinds import KINDS
 from fastgrad._table import cases
-from fastgrad.plotting import load_medians
+from fastgrad.plotting import BenchResults
 
 PEER_NOISE = 1.05
 FLOOR_FACTOR = 1.25
@@ -186,14 +186,7 @@ MLP_NOISE, MLP_TAIL = 1.05, 2.0
 
 def mlp_rows(bench_json):
     """{(setting, shape, activation, impl): extra info plus median} of the MLP benchmarks."""
-    data = json.loads(pathlib.Path(bench_json).read_text())
-    out = {}
-    for b in data["benchmarks"]:
-        info = b["extra_info"]
-        if info.get("program") == "mlp":
-            key = (info["setting"], info["shape"], info["activation"], info["impl"])
-            out[key] = dict(info, median=b["stats"]["median"])
-    return out
+    return BenchResults(bench_json).program("mlp", ("setting", "shape", "activation", "impl"))
 
 
 def mlp_table(rows):
@@ -259,14 +252,8 @@ STUDIES = {
 
 def studies_rows(bench_json):
     """{(study, function, n, variant): median} of the side-by-side benchmarks."""
-    data = json.loads(pathlib.Path(bench_json).read_text())
-    out = {}
-    for b in data["benchmarks"]:
-        info = b["extra_info"]
-        if info.get("program") == "studies":
-            key = (info["study"], info["function"], info["n"], info["variant"])
-            out[key] = b["stats"]["median"]
-    return out
+    rows = BenchResults(bench_json).program("studies", ("study", "function", "n", "variant"))
+    return {key: row["median"] for key, row in rows.items()}
 
 
 def studies_table(rows):
@@ -305,7 +292,7 @@ def studies_table(rows):
 
 def machine(bench_json):
     """The CPU a run measured (figures are per machine)."""
-    info = json.loads(pathlib.Path(bench_json).read_text()).get("machine_info", {})
+    info = BenchResults(bench_json).machine_info
     brand = info.get("cpu", {}).get("brand_raw", "unknown CPU")
     return (
         f"Measured on: {brand} (LLVM CPU {info.get('llvm_cpu', '?')}), "
@@ -319,7 +306,7 @@ def load_instructions(path):
 
 
 if __name__ == "__main__":
-    medians = load_medians(sys.argv[1])
+    medians = BenchResults(sys.argv[1]).kernel_medians()
     counts = load_instructions(sys.argv[2]) if len(sys.argv) > 2 else None
     print(
         machine(sys.argv[1]),

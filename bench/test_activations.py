@@ -35,10 +35,10 @@ from report import IMPLS
 
 import fastgrad as fg
 from fastgrad._kinds import FORWARD, KINDS, kinds_of
-from fastgrad._peers import onnx_peer, torch_module, torch_peer
 from fastgrad._table import cases
 from fastgrad._threads import PARALLEL_MIN_SIZE
-from fastgrad._torch_peers import TORCH_PEERS
+from harness.peers import onnx_peer, torch_module, torch_peer
+from harness.torch_peers import TORCH_PEERS
 
 # A call slower than this (seconds, after warm-up) is timed over SLOW_ROUNDS rounds
 # instead of pytest-benchmark's minimum of 5 plus calibration: 22 activations x 4 kinds

@@ -7,7 +7,7 @@ import pytest
 from conftest import SIZES, inputs
 
 import fastgrad as fg
-from fastgrad._peers import torch_module
+from harness.peers import torch_module
 
 FUNCTIONS = ("gelu", "silu", "sigmoid", "tanh", "relu")
 

@@ -1,11 +1,14 @@
 """THE activation table: the single source of truth.
 
-Kernels, public functions, references, tests, benchmarks and plots all iterate ``TABLE``
-(and, for the kinds of function each activation has, ``_kinds.KINDS``). Adding an
-activation is one entry here plus its math in ``fastgrad/activations/`` and its NumPy
-version in ``fastgrad/reference.py``; ``tests/test_table.py`` fails if any of those is
-missing. How PyTorch computes it, for the benchmarks and parity tests, is in
-``_torch_peers.py``; how ONNX Runtime does, in ``_peers.py``.
+Kernels, public functions, references, the torch bridge, tests, benchmarks and plots all
+iterate ``TABLE`` (and, for the kinds of function each activation has,
+``_kinds.KINDS``). A row holds every fact about its activation: its math, parameters,
+kinks, PyTorch's name, aliases and defaults, the accuracy bound the tests hold it to, the
+parameter sets the tests exercise, where its plot looks. Adding an activation is one
+entry here plus its math in ``fastgrad/activations/`` and its NumPy version in
+``fastgrad/reference.py``. What cannot live in an installed row is keyed by name in the
+harness (``harness/``: the mpmath oracle, how PyTorch's ATen kernels and ONNX Runtime
+spell it), and ``tests/test_table.py`` checks those keys and values against the rows.
 """
 
 from collections.abc import Callable
@@ -24,6 +27,13 @@ class Variant:
     math: dict
 
 
+# The accuracy bounds, in ulps of the true value (``harness.oracle.ulp_errors``), that
+# the accuracy tests hold every forward and derivative to, float32 and float64: the
+# piecewise activations are correctly rounded; the smooth ones within 4 ulps.
+CORRECTLY_ROUNDED = 0.5
+SMOOTH_MAX_ULPS = 4.0
+
+
 @dataclass(frozen=True)
 class Activation:
     name: str
@@ -37,10 +47,23 @@ class Activation:
     # finite-difference checks keep away from them, accuracy and parity tests probe them.
     kinks: tuple | Callable = ()
     variant: Variant | None = None
-    # piecewise activations are correctly rounded; the smooth ones within 4 ulps
-    exact: bool = False
+    # the accuracy bound of the forward and the derivative, in ulps (see above)
+    max_ulps: float = SMOOTH_MAX_ULPS
     # the parameters tests, benchmarks and plots use when they need values (required ones)
     default_params: dict = field(default_factory=dict)
+    # parameter sets the tests and the accuracy and parity reports exercise besides the
+    # defaults (a variant's other values, parameters away from their defaults)
+    extra_params: tuple = ()
+    # PyTorch: its ``torch.nn.functional`` name (None: the same), its defaults where they
+    # differ from fastgrad's (softplus switches to x above threshold=20; fastgrad's None
+    # never does), and whether it takes ``inplace=``; ``fastgrad.torch`` follows them
+    torch_name: str | None = None
+    torch_defaults: dict = field(default_factory=dict)
+    torch_inplace: bool = False
+    # fastgrad's other public names for it (PyTorch's and nn.SiLU's): the same functions
+    aliases: tuple = ()
+    # the x range its curve is drawn over (``fastgrad.plotting``)
+    plot_range: tuple = (-10.0, 10.0)
     # (F, elementary) -> scalar derivative given the output, (y, a, b) -> dy/dx: for the
     # activations whose PyTorch autograd saves the output (``f_backward_from_output``)
     from_output: Callable | None = None
@@ -59,9 +82,20 @@ class Activation:
 
     @property
     def memory_bound(self):
-        """A few operations per element (the piecewise activations): their kernels are
-        limited by memory bandwidth, so threads pay only on larger arrays."""
-        return self.exact
+        """A few operations per element (the correctly rounded ones are the piecewise
+        activations): their kernels are limited by memory bandwidth, so threads pay only
+        on larger arrays."""
+        return self.max_ulps == CORRECTLY_ROUNDED
+
+    @property
+    def torch_function(self):
+        """Its name in ``torch.nn.functional``."""
+        return self.torch_name or self.name
+
+    def param_sets(self):
+        """The keyword sets tests and reports run it with: the defaults (the example
+        values of required parameters), then ``extra_params``."""
+        return (dict(self.default_params), *self.extra_params)
 
     def kinks_at(self, params=None):
         """The kinks for these keyword parameters (the defaults where not given)."""
@@ -105,16 +139,18 @@ def cases():
 
 def _shrink(name, math, title, params):
     """A shrink activation's entry: one parameter, lambd (default 0.5), kinks at -lambd
-    and lambd, exact."""
+    and lambd, correctly rounded."""
     return Activation(
         name,
         math,
         title,
         params=params,
         kinks=lambda lambd=0.5: (-lambd, lambd),
-        exact=True,
+        max_ulps=CORRECTLY_ROUNDED,
         linear_pieces=True,
         zero_gradient_selected=True,
+        extra_params=({"lambd": 1.5},),
+        plot_range=(-3.0, 3.0),
     )
 
 
@@ -124,19 +160,21 @@ TABLE = (
         piecewise.relu,
         "ReLU",
         kinks=(0.0,),
-        exact=True,
+        max_ulps=CORRECTLY_ROUNDED,
         zero_gradient_selected=True,
         linear_pieces=True,
         from_output=piecewise.relu_from_output,
+        torch_inplace=True,
     ),
     Activation(
         "relu6",
         piecewise.relu6,
         "ReLU6",
         kinks=(0.0, 6.0),
-        exact=True,
+        max_ulps=CORRECTLY_ROUNDED,
         zero_gradient_selected=True,
         linear_pieces=True,
+        torch_inplace=True,
     ),
     Activation(
         "leaky_relu",
@@ -144,9 +182,11 @@ TABLE = (
         "Leaky ReLU",
         params=piecewise.leaky_relu_params,
         kinks=(0.0,),
-        exact=True,
+        max_ulps=CORRECTLY_ROUNDED,
         linear_pieces=True,
         zero_gradient_selected=True,
+        extra_params=({"negative_slope": 0.2},),
+        torch_inplace=True,
     ),
     Activation(
         "hardtanh",
@@ -154,9 +194,12 @@ TABLE = (
         "Hardtanh",
         params=piecewise.hardtanh_params,
         kinks=lambda min_val=-1.0, max_val=1.0: (min_val, max_val),
-        exact=True,
+        max_ulps=CORRECTLY_ROUNDED,
         zero_gradient_selected=True,
         linear_pieces=True,
+        extra_params=({"min_val": -2.0, "max_val": 0.5},),
+        torch_inplace=True,
+        plot_range=(-3.0, 3.0),
     ),
     Activation(
         "threshold",
@@ -164,10 +207,12 @@ TABLE = (
         "Threshold",
         params=piecewise.threshold_params,
         kinks=lambda threshold, value: (threshold,),
-        exact=True,
+        max_ulps=CORRECTLY_ROUNDED,
         zero_gradient_selected=True,
         linear_pieces=True,
         default_params={"threshold": 1.0, "value": -0.5},
+        extra_params=({"threshold": -2.0, "value": 3.0},),
+        torch_inplace=True,
     ),
     Activation(
         "elu",
@@ -175,40 +220,56 @@ TABLE = (
         "ELU",
         params=exponential.elu_params,
         kinks=(0.0,),
+        extra_params=({"alpha": 0.5},),
+        torch_inplace=True,
     ),
     Activation(
         "selu",
         exponential.selu,
         "SELU",
         kinks=(0.0,),
+        torch_inplace=True,
     ),
     Activation(
         "celu",
         exponential.celu,
         "CELU",
         params=exponential.celu_params,
+        extra_params=({"alpha": 3.0}, {"alpha": 0.3}),
+        torch_inplace=True,
     ),
     Activation(
         "gelu",
         gaussian.gelu,
         "GELU",
         variant=Variant("approximate", {"none": gaussian.gelu, "tanh": gaussian.gelu_tanh}),
+        extra_params=({"approximate": "tanh"},),
+        plot_range=(-5.0, 5.0),
     ),
     Activation(
         "silu",
         logistic.silu,
         "SiLU",
+        torch_inplace=True,
+        aliases=("swish",),
     ),
     Activation(
         "mish",
         hyperbolic.mish,
         "Mish",
+        torch_inplace=True,
     ),
     Activation(
         "softplus",
         logistic.softplus,
         "Softplus",
         params=logistic.softplus_params,
+        extra_params=(
+            {"beta": 2.0},
+            {"beta": 0.5, "threshold": 20.0},
+            {"beta": 1.0, "threshold": 20.0},
+        ),
+        torch_defaults={"beta": 1.0, "threshold": 20.0},
     ),
     Activation(
         "sigmoid",
@@ -220,29 +281,34 @@ TABLE = (
         "log_sigmoid",
         logistic.log_sigmoid,
         "LogSigmoid",
+        torch_name="logsigmoid",
+        aliases=("logsigmoid",),
     ),
     Activation(
         "tanh",
         hyperbolic.tanh,
         "Tanh",
         from_output=hyperbolic.tanh_from_output,
+        plot_range=(-5.0, 5.0),
     ),
     Activation(
         "hardsigmoid",
         piecewise.hardsigmoid,
         "Hardsigmoid",
         kinks=(-3.0, 3.0),
-        exact=True,
+        max_ulps=CORRECTLY_ROUNDED,
         zero_gradient_selected=True,
         linear_pieces=True,
+        torch_inplace=True,
     ),
     Activation(
         "hardswish",
         piecewise.hardswish,
         "Hardswish",
         kinks=(-3.0, 3.0),
-        exact=True,
+        max_ulps=CORRECTLY_ROUNDED,
         zero_gradient_selected=True,
+        torch_inplace=True,
     ),
     Activation(
         "softsign",
@@ -254,16 +320,15 @@ TABLE = (
         hyperbolic.tanhshrink,
         "Tanhshrink",
         zero_gradient_selected=True,
+        plot_range=(-5.0, 5.0),
     ),
     _shrink("softshrink", piecewise.softshrink, "Softshrink", piecewise.softshrink_params),
     _shrink("hardshrink", piecewise.hardshrink, "Hardshrink", piecewise.hardshrink_params),
 )
 
-# PyTorch's other names (torch.nn.functional.logsigmoid, nn.SiLU's "swish"): the same
-# function objects under a second name
-ALIASES = {"swish": "silu", "logsigmoid": "log_sigmoid"}
-
 BY_NAME = {act.name: act for act in TABLE}
+# alias -> activation name, from the rows' ``aliases``
+ALIASES = {alias: act.name for act in TABLE for alias in act.aliases}
 
 
 def public_names():

@@ -22,17 +22,7 @@ import torch
 
 import fastgrad as _fg
 
-from ._peers import torch_peer
 from ._table import TABLE
-
-# PyTorch's function names and signatures where they differ from fastgrad's: its name for
-# the activation, and its keyword parameters with their defaults.
-_TORCH_NAMES = {"log_sigmoid": "logsigmoid"}
-_TORCH_DEFAULTS = {"softplus": {"beta": 1.0, "threshold": 20.0}}
-_HAS_INPLACE = {
-    "relu", "relu6", "leaky_relu", "hardtanh", "threshold", "elu", "selu", "celu", "silu",
-    "mish", "hardsigmoid", "hardswish",
-}  # fmt: skip
 
 
 def _check(t, fn):
@@ -63,10 +53,12 @@ def _second_derivative_term(activation, params, x, grad_out, grad_grad):
     if activation.linear_pieces:  # f'' = 0 (PyTorch has no double backward for some)
         return torch.zeros_like(x)
     create = torch.is_grad_enabled()
-    functional = torch_peer(activation, **params).functional
+    functional = getattr(torch.nn.functional, activation.torch_function)
+    # PyTorch's keywords (fastgrad.torch's defaults are PyTorch's; a None left to it)
+    kwargs = {k: v for k, v in params.items() if v is not None}
     with torch.enable_grad():
         xr = x if (create and x.requires_grad) else x.detach().requires_grad_(True)
-        (first,) = torch.autograd.grad(functional(xr), xr, grad_out, create_graph=True)
+        (first,) = torch.autograd.grad(functional(xr, **kwargs), xr, grad_out, create_graph=True)
         if not first.requires_grad:  # f' does not depend on x anywhere (PyTorch's graph)
             return torch.zeros_like(x)
         (second,) = torch.autograd.grad(
@@ -126,15 +118,14 @@ def _autograd_functions(activation):
 
 def _public(activation):
     """``fastgrad.torch.<torch name>(input, *params, inplace=False)``."""
-    name = activation.name
-    torch_name = _TORCH_NAMES.get(name, name)
+    name, torch_name = activation.name, activation.torch_function
     function = _autograd_functions(activation)
     fastgrad_params = [
         p
         for p in inspect.signature(getattr(_fg, name)).parameters.values()
         if p.name not in ("x", "out")
     ]
-    defaults = _TORCH_DEFAULTS.get(name, {})
+    defaults = activation.torch_defaults
     params = [
         p.replace(
             kind=inspect.Parameter.POSITIONAL_OR_KEYWORD, default=defaults.get(p.name, p.default)
@@ -143,7 +134,7 @@ def _public(activation):
     ]
     head = [inspect.Parameter("input", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     tail = []
-    if name in _HAS_INPLACE:
+    if activation.torch_inplace:
         tail = [
             inspect.Parameter("inplace", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
         ]

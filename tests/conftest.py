@@ -2,44 +2,14 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
+import harness.cases
 from fastgrad._table import TABLE
-
-DTYPES = (np.float32, np.float64)
-
-
-# Keyword sets each activation is tested with besides its defaults (a variant's other
-# values, parameters away from their defaults), by activation name.
-EXTRA_TEST_PARAMS = {
-    "leaky_relu": ({"negative_slope": 0.2},),
-    "hardtanh": ({"min_val": -2.0, "max_val": 0.5},),
-    "threshold": ({"threshold": -2.0, "value": 3.0},),
-    "elu": ({"alpha": 0.5},),
-    "celu": ({"alpha": 3.0}, {"alpha": 0.3}),
-    "gelu": ({"approximate": "tanh"},),
-    "softplus": (
-        {"beta": 2.0},
-        {"beta": 0.5, "threshold": 20.0},
-        {"beta": 1.0, "threshold": 20.0},
-    ),
-    "softshrink": ({"lambd": 1.5},),
-    "hardshrink": ({"lambd": 1.5},),
-}
-
-
-def param_sets(act):
-    """The keyword sets each activation is tested with: defaults (the table's example
-    values for required parameters), then ``EXTRA_TEST_PARAMS``."""
-    return (dict(act.default_params),) + EXTRA_TEST_PARAMS.get(act.name, ())
+from harness.cases import DTYPES, magnitudes, param_sets, special_values  # noqa: F401
 
 
 def cases():
     """(activation, params) pairs, with readable ids."""
-    out = []
-    for act in TABLE:
-        for params in param_sets(act):
-            label = act.name + "".join(f"-{k}={v}" for k, v in params.items())
-            out.append(pytest.param(act, params, id=label))
-    return out
+    return [pytest.param(act, params, id=label) for act, params, label in harness.cases.cases()]
 
 
 def default_slots(act):
@@ -67,38 +37,6 @@ def public(act, suffix=""):
 
 def reference(act, suffix=""):
     return getattr(fg.reference, act.name + suffix)
-
-
-def magnitudes(dtype, n):
-    """n log-spaced positive values from the smallest subnormal to the largest finite."""
-    info = np.finfo(dtype)
-    lo, hi = float(info.smallest_subnormal), float(info.max)
-    return np.append(np.geomspace(lo, hi / 2, n - 1), hi).astype(dtype)
-
-
-def special_values(dtype):
-    """The hard places of a dtype: zeros, infinities, NaN, subnormals, extremes."""
-    info = np.finfo(dtype)
-    tiny, smallest_sub = float(info.tiny), float(info.smallest_subnormal)
-    return np.array(
-        [
-            0.0,
-            -0.0,
-            np.inf,
-            -np.inf,
-            np.nan,
-            tiny,
-            -tiny,
-            smallest_sub,
-            -smallest_sub,
-            float(info.max),
-            -float(info.max),
-            float(info.eps),
-            1.0,
-            -1.0,
-        ],
-        dtype=dtype,
-    )
 
 
 def kernel_arguments(name, x, g, alias="none"):

@@ -10,9 +10,9 @@ import pytest
 
 import fastgrad as fg
 from fastgrad._kinds import BACKWARD_FROM_OUTPUT
-from fastgrad._peers import torch_module
 from fastgrad._table import BY_NAME, TABLE
-from fastgrad._torch_peers import TORCH_PEERS
+from harness.peers import torch_module
+from harness.torch_peers import TORCH_PEERS
 
 from .conftest import DTYPES
 

@@ -10,10 +10,10 @@ import pytest
 from fastgrad._math import coefficients, elementary
 from fastgrad._math._format import FORMATS
 from fastgrad._math.exp import exp_min_arg, lift_bits, make_exp
+from harness.oracle import ulp_errors
 from tools import derive_coefficients as derive
 
 from .conftest import DTYPES, magnitudes
-from .oracle import ulp_errors
 
 mp.mp.dps = 40
 

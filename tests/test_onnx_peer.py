@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
-from fastgrad._peers import onnx_peer
+from harness.peers import onnx_peer
 
 from .conftest import DTYPES, cases
 
@@ -44,9 +44,8 @@ def test_the_accuracy_sweep_measures_onnx_runtimes_forward():
     """``make accuracy`` reports ONNX Runtime's forward error beside PyTorch's: measured
     on the same sweep against the same oracle, with no derivative (None)."""
     from fastgrad._table import BY_NAME
-
-    from .accuracy import measure
-    from .oracle import truth, ulp_errors
+    from harness.accuracy import measure
+    from harness.oracle import truth, ulp_errors
 
     xs, errors = measure(BY_NAME["sigmoid"], {}, np.float32, "reduced")
     forward, derivative = errors["onnxruntime"]

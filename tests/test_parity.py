@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
-from fastgrad._peers import torch_module, torch_peer
+from harness.accuracy import oracle_params
+from harness.oracle import truth
+from harness.parity import _agree, compare, inputs
+from harness.peers import torch_module, torch_peer
 
-from .accuracy import oracle_params
 from .conftest import DTYPES, cases
-from .oracle import truth
-from .parity import _agree, compare, inputs
-from .test_accuracy import EXACT_ULPS, MAX_ULPS
+from .test_accuracy import ORACLE_RESOLUTION
 
 pytestmark = pytest.mark.skipif(torch_module() is None, reason="PyTorch is not installed")
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(torch_module() is None, reason="PyTorch is not i
 def test_agrees_with_torch_or_is_closer_to_the_truth(act, params, dtype):
     found = compare(act, params, dtype)
     assert found is not None
-    bound = EXACT_ULPS if act.exact else MAX_ULPS
+    bound = act.max_ulps + ORACLE_RESOLUTION
     for kind, (xs, ours, theirs) in found.items():
         ours_bad = ours > bound
         assert not ours_bad.any(), (kind, xs[ours_bad][:5], ours[ours_bad][:5])

@@ -1,6 +1,8 @@
 """The table is the single source of truth: everything else must match it."""
 
+import ast
 import inspect
+import re
 
 import numpy as np
 import pytest
@@ -8,8 +10,7 @@ import pytest
 import fastgrad as fg
 from fastgrad._kinds import kinds_of
 from fastgrad._table import TABLE, public_names
-
-from . import oracle
+from harness import oracle
 
 
 def test_names_are_unique():
@@ -72,7 +73,8 @@ def test_math_builds_a_scalar_pair_per_dtype(act):
 
 
 def test_aliases_are_the_same_functions():
-    """PyTorch's other spellings: swish (silu) and logsigmoid (F.logsigmoid)."""
+    """PyTorch's other spellings (the rows' ``aliases``): swish (silu) and logsigmoid
+    (F.logsigmoid)."""
     from fastgrad._table import ALIASES, BY_NAME
 
     assert ALIASES == {"swish": "silu", "logsigmoid": "log_sigmoid"}
@@ -110,7 +112,7 @@ def test_compile_command_line(tmp_path):
 def test_every_torch_peer_is_keyed_by_an_activation_name():
     """PyTorch's calling conventions live apart from the table, keyed by name: a key that
     names no activation (a typo) would leave that activation without its peer."""
-    from fastgrad._torch_peers import TORCH_PEERS
+    from harness.torch_peers import TORCH_PEERS
 
     names = {act.name for act in TABLE}
     assert set(TORCH_PEERS) <= names
@@ -122,19 +124,64 @@ def test_every_torch_peer_is_keyed_by_an_activation_name():
     assert set(TORCH_PEERS) == names
 
 
-def test_test_and_plot_settings_are_keyed_by_activation_names():
-    """The extra test parameters and the plot ranges live beside their users, keyed by
-    name: a key that names no activation (a typo) would silently drop them."""
-    from fastgrad.plotting import PLOT_RANGES
+def test_extra_parameter_sets_and_plot_ranges_fit_their_activation():
+    """A row's extra parameter sets name only its parameters (a typo would raise in every
+    test); its plot range is an interval."""
+    for act in TABLE:
+        accepted = set(inspect.signature(getattr(fg, act.name)).parameters) - {"x", "out"}
+        assert all(set(params) <= accepted for params in act.extra_params), act.name
+        lo, hi = act.plot_range
+        assert lo < hi, act.name
 
-    from .conftest import EXTRA_TEST_PARAMS
+
+def test_the_harness_tables_agree_with_the_rows():
+    """What lives in the harness, keyed by name, agrees with the rows: the oracle takes
+    each activation's parameters (its keys are checked above), ONNX Runtime's operators
+    name activations, and the rows' accuracy bounds are the two the README states."""
+    from fastgrad._table import CORRECTLY_ROUNDED, SMOOTH_MAX_ULPS
+    from harness.peers import _ONNX_NODES
 
     names = {act.name for act in TABLE}
-    assert set(EXTRA_TEST_PARAMS) <= names
-    assert set(PLOT_RANGES) <= names
-    for name, sets in EXTRA_TEST_PARAMS.items():
-        accepted = set(inspect.signature(getattr(fg, name)).parameters) - {"x", "out"}
-        assert all(set(params) <= accepted for params in sets), name
+    assert set(_ONNX_NODES) <= names
+    for act in TABLE:
+        ours = set(inspect.signature(getattr(fg, act.name)).parameters) - {"x", "out"}
+        for oracle_function in oracle.ORACLES[act.name]:
+            parameters = inspect.signature(oracle_function).parameters
+            assert set(parameters) - {"x"} == ours, act.name
+        assert act.max_ulps in (CORRECTLY_ROUNDED, SMOOTH_MAX_ULPS), act.name
+
+
+def _torch_defaults(function):
+    """{parameter: default} of a ``torch.nn.functional`` function, from its signature or,
+    for a builtin (no signature), from the first line of its docstring
+    (``softplus(input, beta=1, threshold=20) -> Tensor``)."""
+    try:
+        parameters = inspect.signature(function).parameters
+        return {n: p.default for n, p in parameters.items() if n != "input"}
+    except ValueError:
+        head = function.__doc__.strip().splitlines()[0]
+        spelled = re.findall(r"(\w+)\s*=\s*([^,)]+)", head)
+        return {name: ast.literal_eval(value.strip()) for name, value in spelled}
+
+
+def test_the_rows_pytorch_facts_are_pytorchs():
+    """Each row's PyTorch name, aliases, defaults and ``inplace=`` are those of
+    ``torch.nn.functional`` itself: its function exists under ``torch_function``, takes
+    ``inplace`` exactly where the row says, and has the row's ``torch_defaults`` (else
+    fastgrad's defaults) for every parameter they share."""
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    for act in TABLE:
+        theirs = _torch_defaults(getattr(functional, act.torch_function))
+        assert ("inplace" in theirs) == act.torch_inplace, act.name
+        assert set(act.torch_defaults) <= set(theirs), act.name
+        ours = inspect.signature(getattr(fg, act.name)).parameters
+        for name, param in ours.items():
+            if name in theirs and param.default is not inspect.Parameter.empty:
+                want = act.torch_defaults.get(name, param.default)
+                assert theirs[name] == want, (act.name, name, theirs[name])
+        for alias in act.aliases:  # PyTorch's spelling, or nn.Module's (nn.SiLU: swish)
+            assert hasattr(functional, alias) or alias == "swish", alias
 
 
 def test_linear_pieces_are_the_activations_with_piecewise_constant_derivatives():

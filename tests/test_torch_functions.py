@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
-from fastgrad._peers import torch_module
+from harness.peers import torch_module
 
 from .conftest import cases
 

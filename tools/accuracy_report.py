@@ -17,8 +17,8 @@ import numpy as np
 
 from fastgrad._table import TABLE
 from fastgrad.plotting import accuracy_figure
-from tests.accuracy import SWEEP_SIZES, measure
-from tests.conftest import param_sets
+from harness.accuracy import SWEEP_SIZES, measure
+from harness.cases import param_sets
 
 QUANTITIES = ("forward", "derivative")
 

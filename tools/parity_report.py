@@ -3,7 +3,7 @@
 python -m tools.parity_report --out plots     (``make accuracy`` runs it)
 
 For each activation, parameter set, dtype and kind: how many of the parity inputs
-(``tests/parity.py``) disagree by more than 8 ulps, over which x, and the worst error of each
+(``harness/parity.py``) disagree by more than 8 ulps, over which x, and the worst error of each
 side there in ulps of the truth.
 """
 
@@ -13,8 +13,8 @@ import sys
 
 import numpy as np
 
-from tests.conftest import cases
-from tests.parity import compare
+from harness.cases import cases
+from harness.parity import compare
 
 
 def _ranges(xs):
@@ -35,7 +35,7 @@ def main(argv=None):
         "# fastgrad vs PyTorch: where they disagree (> 8 ulps), and who is right",
         "",
         "Inputs: 3000 uniform in [-12, 12], 1000 in [-100, 100], 1000 standard normal, "
-        "+-1e-30..1e4 log-spaced, +-0, each kink and its neighbours (`tests/parity.py`). "
+        "+-1e-30..1e4 log-spaced, +-0, each kink and its neighbours (`harness/parity.py`). "
         "Errors in ulps of the mpmath truth at the disagreeing points; "
         "`python -m tools.parity_report` writes this file.",
         "",
@@ -43,8 +43,7 @@ def main(argv=None):
         "torch max ulps |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for param in cases():
-        act, params = param.values
+    for act, params, _ in cases():
         for dtype in (np.float32, np.float64):
             found = compare(act, params, dtype)
             if found is None:

@@ -11,7 +11,8 @@
 The accuracy figures (``accuracy_<name>.png``) come from ``make accuracy``.
 
 The figures live in one module each: ``curves`` (the activations), ``speed`` (benchmark
-JSON), ``accuracy`` (the accuracy sweep, drawn by ``tools/accuracy_report.py``).
+JSON, read by ``results``), ``accuracy`` (the accuracy sweep, drawn by
+``tools/accuracy_report.py``).
 """
 
 import argparse
@@ -20,12 +21,12 @@ import sys
 
 from .._table import cases
 from .accuracy import accuracy_figure
-from .curves import DEFAULT_PLOT_RANGE, PLOT_RANGES, activation_figures
-from .speed import load_medians, speedup_figure, time_vs_size_figure
+from .curves import activation_figures
+from .results import BenchResults, load_medians
+from .speed import speedup_figure, time_vs_size_figure
 
 __all__ = [
-    "DEFAULT_PLOT_RANGE",
-    "PLOT_RANGES",
+    "BenchResults",
     "accuracy_figure",
     "activation_figures",
     "load_medians",

@@ -6,17 +6,6 @@ import numpy as np
 
 from ._pyplot import pyplot
 
-# The x range of each activation's curve (default DEFAULT_PLOT_RANGE): where its shape is.
-DEFAULT_PLOT_RANGE = (-10.0, 10.0)
-PLOT_RANGES = {
-    "hardtanh": (-3.0, 3.0),
-    "gelu": (-5.0, 5.0),
-    "tanh": (-5.0, 5.0),
-    "tanhshrink": (-5.0, 5.0),
-    "softshrink": (-3.0, 3.0),
-    "hardshrink": (-3.0, 3.0),
-}
-
 
 def activation_figures(case, out_dir):
     """The curve and the gradient curve of one activation case, as two PNG files."""
@@ -24,7 +13,7 @@ def activation_figures(case, out_dir):
 
     plt = pyplot()
     act, params = case.activation, case.params
-    lo, hi = PLOT_RANGES.get(act.name, DEFAULT_PLOT_RANGE)
+    lo, hi = act.plot_range  # where its shape is
     x = np.linspace(lo, hi, 2001)
     kinks = np.array([k for k in act.kinks_at(params) if lo < k < hi])
     y, dydx = getattr(fg, act.name + "_fwd_grad")(x, **params)

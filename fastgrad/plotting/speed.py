@@ -1,27 +1,11 @@
 """Speed figures from saved pytest-benchmark JSON (``make bench``)."""
 
-import json
-import pathlib
-
 import numpy as np
 
 from .. import _threads
 from .._kinds import KINDS
 from .._table import cases
 from ._pyplot import pyplot
-
-
-def load_medians(bench_json):
-    """{(activation, kind, dtype, n, impl): median seconds} from pytest-benchmark JSON."""
-    data = json.loads(pathlib.Path(bench_json).read_text())
-    medians = {}
-    for b in data["benchmarks"]:
-        info = b["extra_info"]
-        if "program" in info:  # a whole program's step (bench/test_mlp.py), not a kernel
-            continue
-        key = (info["activation"], info["kind"], info["dtype"], info["n"], info["impl"])
-        medians[key] = b["stats"]["median"]
-    return medians
 
 
 def _ratio_label(value):

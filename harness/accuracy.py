@@ -22,10 +22,10 @@ import warnings
 import numpy as np
 
 import fastgrad as fg
-from fastgrad._peers import onnx_peer, torch_module, torch_peer
 
-from .conftest import magnitudes, special_values
+from .cases import magnitudes, special_values
 from .oracle import truth, ulp_errors
+from .peers import onnx_peer, torch_module, torch_peer
 
 SWEEP_SIZES = {"reduced": 400, "full": 20000}
 NEIGHBOURS = 3  # floats on each side of a threshold or kink

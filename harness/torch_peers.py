@@ -1,8 +1,8 @@
-"""How PyTorch computes each activation: its ``torch.nn.functional`` name and the ATen
-kernels (``torch.ops.aten``) that it and its autograd run, with their calling conventions,
-keyed by activation name. A benchmark peer and a test oracle (``_peers``); whoever adds an
-activation adds an entry here only to compare it with PyTorch. fastgrad never imports
-torch for this: the entries are names and argument builders.
+"""How PyTorch computes each activation: the ATen kernels (``torch.ops.aten``) that its
+``torch.nn.functional`` function (the table row's ``torch_function``) and autograd run,
+with their calling conventions, keyed by activation name. A benchmark peer and a test
+oracle (``harness.peers``); whoever adds an activation adds an entry here only to
+compare its kernels with PyTorch's. The entries are names and argument builders.
 """
 
 from collections.abc import Callable
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import exponential
+from fastgrad.activations import exponential
 
 
 def _x_only(x, **params):
@@ -23,11 +23,12 @@ def _g_x(aten, g, x, y, **params):
 
 @dataclass(frozen=True)
 class TorchPeer:
-    """How PyTorch computes the same thing: a benchmark peer and a test oracle. fastgrad
-    never imports torch; ``fastgrad._peers`` does, when it is installed.
+    """How PyTorch computes the same thing: a benchmark peer and a test oracle.
+    ``harness.peers`` imports torch, when it is installed.
 
-    - ``functional``: the ``torch.nn.functional`` name; ``functional_kwargs(**params)``
-      its keyword arguments (the parity tests call it and take autograd's gradient).
+    - ``functional_kwargs(**params)``: the keyword arguments of its
+      ``torch.nn.functional`` function (the parity tests call it and take autograd's
+      gradient).
     - ``forward``/``backward``: the ATen kernels (``torch.ops.aten.<name>``) that
       ``functional`` and its autograd run, for the benchmarks; ``None`` where PyTorch
       composes the activation from several ops (its backward is then autograd's pass
@@ -41,7 +42,6 @@ class TorchPeer:
       output, for activations with ``from_output`` (None: others).
     """
 
-    functional: str
     forward: str | None = None
     backward: str | None = None
     forward_call: Callable = _x_only
@@ -68,7 +68,7 @@ def _aten(forward, backward, defaults, backward_names=None):
     def backward_call(aten, g, x, y, **params):
         return (g, x, *values(params, backward_names)), {}
 
-    return TorchPeer(forward, forward, backward, forward_call, backward_call)
+    return TorchPeer(forward, backward, forward_call, backward_call)
 
 
 def _torch_softplus_threshold(beta=1.0, threshold=None):
@@ -110,7 +110,6 @@ def _output_peer(name):
     """sigmoid and tanh: PyTorch's backward kernel takes the forward's output y."""
     return TorchPeer(
         name,
-        name,
         f"{name}_backward",
         backward_call=lambda aten, g, x, y: ((g, y), {}),
         backward_takes_output=True,
@@ -135,20 +134,17 @@ _SELU = (exponential.SELU_ALPHA, exponential.SELU_SCALE)
 TORCH_PEERS = {
     "relu": TorchPeer(
         "relu",
-        "relu",
         "threshold_backward",
         backward_call=lambda aten, g, x, y: ((g, x, 0.0), {}),
         from_output_call=lambda g, y: ((g, y, 0.0), {}),
     ),
     "relu6": TorchPeer(
-        "relu6",
         "hardtanh",
         "hardtanh_backward",
         forward_call=lambda x: ((x, 0.0, 6.0), {}),
         backward_call=lambda aten, g, x, y: ((g, x, 0.0, 6.0), {}),
     ),
     "leaky_relu": TorchPeer(
-        "leaky_relu",
         "leaky_relu",
         "leaky_relu_backward",
         forward_call=lambda x, negative_slope=0.01: ((x, negative_slope), {}),
@@ -161,15 +157,13 @@ TORCH_PEERS = {
     "threshold": _aten(
         "threshold", "threshold_backward", {"threshold": None, "value": None}, ["threshold"]
     ),
-    "elu": TorchPeer("elu", "elu", "elu_backward", *_elu_call(_alpha, 1.0, lambda params: 1.0)),
+    "elu": TorchPeer("elu", "elu_backward", *_elu_call(_alpha, 1.0, lambda params: 1.0)),
     "selu": TorchPeer(
-        "selu",
         "elu",
         "elu_backward",
         *_elu_call(lambda params: _SELU[0], _SELU[1], lambda params: 1.0),
     ),
     "celu": TorchPeer(
-        "celu",
         "elu",
         "elu_backward",
         # autograd's celu backward takes 1/alpha with alpha rounded to float32
@@ -183,15 +177,13 @@ TORCH_PEERS = {
     ),
     "gelu": TorchPeer(
         "gelu",
-        "gelu",
         "gelu_backward",
         forward_call=_gelu_call,
         backward_call=_gelu_backward_call,
     ),
-    "silu": TorchPeer("silu", "silu", "silu_backward"),
-    "mish": TorchPeer("mish", "mish", "mish_backward", backward_out=None),
+    "silu": TorchPeer("silu", "silu_backward"),
+    "mish": TorchPeer("mish", "mish_backward", backward_out=None),
     "softplus": TorchPeer(
-        "softplus",
         "softplus",
         "softplus_backward",
         forward_call=_softplus_call,
@@ -202,16 +194,16 @@ TORCH_PEERS = {
     ),
     "sigmoid": _output_peer("sigmoid"),
     "log_sigmoid": TorchPeer(
-        "logsigmoid",
         "log_sigmoid",
         "log_sigmoid_backward",
         backward_call=_log_sigmoid_backward_call,
     ),
     "tanh": _output_peer("tanh"),
-    "hardsigmoid": TorchPeer("hardsigmoid", "hardsigmoid", "hardsigmoid_backward"),
-    "hardswish": TorchPeer("hardswish", "hardswish", "hardswish_backward", backward_out="out"),
-    "softsign": TorchPeer("softsign"),
-    "tanhshrink": TorchPeer("tanhshrink"),
+    "hardsigmoid": TorchPeer("hardsigmoid", "hardsigmoid_backward"),
+    "hardswish": TorchPeer("hardswish", "hardswish_backward", backward_out="out"),
+    # composed by PyTorch from several ops: no kernels of their own
+    "softsign": TorchPeer(),
+    "tanhshrink": TorchPeer(),
     "softshrink": _aten("softshrink", "softshrink_backward", {"lambd": 0.5}),
     "hardshrink": _aten("hardshrink", "hardshrink_backward", {"lambd": 0.5}),
 }

@@ -10,10 +10,10 @@ closer to the truth than PyTorch (a tail where PyTorch cancels, softplus's thres
 import numpy as np
 
 import fastgrad as fg
-from fastgrad._peers import torch_module, torch_peer
 
 from .accuracy import oracle_params
 from .oracle import truth, ulp_errors
+from .peers import torch_module, torch_peer
 
 # Agreement: within this many ulps of the larger magnitude (PyTorch's kernels are not
 # correctly rounded either), or both below the smallest normal number's spacing.

@@ -52,6 +52,7 @@ def _with_limits(at_minus_inf, at_plus_inf):
                 return mp.mpf(at_plus_inf if x > 0 else at_minus_inf)
             return fn(x, **params)
 
+        extended.__wrapped__ = fn  # its parameters, for inspect.signature
         return extended
 
     return extend
@@ -244,7 +245,7 @@ ORACLES = {
     "softplus": (_softplus, _softplus_grad),
     "sigmoid": (_sigmoid, _sigmoid_grad),
     "log_sigmoid": (_log_sigmoid, _log_sigmoid_grad),
-    "tanh": (mp.tanh, _tanh_grad),
+    "tanh": (lambda x: mp.tanh(x), _tanh_grad),
     "hardsigmoid": (_hardsigmoid, lambda x: mp.mpf(1) / 6 if -3 < x < 3 else mp.mpf(0)),
     "hardswish": (_hardswish, _hardswish_grad),
     "softsign": (_softsign, _softsign_grad),

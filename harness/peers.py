@@ -1,13 +1,14 @@
 """Peers: the same activation computed by PyTorch or ONNX Runtime, for benchmarks and tests.
 
 fastgrad never depends on either: ``torch_peer`` and ``onnx_peer`` return None when the
-library is not installed (callers skip). PyTorch's calls come from the
-``_torch_peers.TORCH_PEERS`` entries; ONNX Runtime's operators from ``_ONNX_NODES`` below.
+library is not installed (callers skip). PyTorch's calls come from the table row
+(``torch_function``) and the ``torch_peers.TORCH_PEERS`` entries; ONNX Runtime's
+operators from ``_ONNX_NODES`` below.
 """
 
 import numpy as np
 
-from ._torch_peers import TORCH_PEERS
+from .torch_peers import TORCH_PEERS
 
 
 def torch_module():
@@ -22,12 +23,12 @@ class TorchCalls:
     """An activation in torch: what a user calls (``torch.nn.functional`` and autograd),
     and the ATen kernels those run, as zero-argument callables for the benchmarks."""
 
-    def __init__(self, torch, peer, params):
+    def __init__(self, torch, activation, peer, params):
         self._torch = torch
         self._aten = torch.ops.aten
         self._peer = peer
         self._params = params
-        self._functional = getattr(torch.nn.functional, peer.functional)
+        self._functional = getattr(torch.nn.functional, activation.torch_function)
         self._functional_kwargs = peer.functional_kwargs(**params)
 
     # ------------------------------------------------------------ what users call
@@ -103,7 +104,7 @@ def torch_peer(activation, **params):
     spec = TORCH_PEERS.get(activation.name)
     if torch is None or spec is None:
         return None
-    return TorchCalls(torch, spec, params)
+    return TorchCalls(torch, activation, spec, params)
 
 
 # ---------------------------------------------------------------- ONNX Runtime
