@@ -59,8 +59,8 @@ plots: $(STAMP)
 	MPLBACKEND=Agg $(PY) examples/vanishing_gradients.py --out plots/vanishing_gradients.png
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check fastgrad tests bench examples tools
-	$(VENV)/bin/ruff format --check fastgrad tests bench examples tools
+	$(VENV)/bin/ruff check fastgrad harness tests bench examples tools
+	$(VENV)/bin/ruff format --check fastgrad harness tests bench examples tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

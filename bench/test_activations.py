@@ -10,7 +10,7 @@ Implementations:
 - fastgrad_1thread: the allocating call limited to one thread, for a like-for-like
   comparison with NumPy, which is single-threaded (at n = 1e3 fastgrad runs on one
   thread anyway, so this is measured from n = 1e5 up);
-- torch, torch_out: PyTorch's ATen kernels (``fastgrad._torch_peers``), allocating and
+- torch, torch_out: PyTorch's ATen kernels (``harness.torch_peers``), allocating and
   with ``out=``, on the same number of threads as fastgrad; skipped when torch is not
   installed. backward is torch's backward kernel given what autograd saved (x or y);
   grad is that kernel with grad_out = 1, which is how autograd gets dy/dx; fwd_grad is
@@ -18,7 +18,7 @@ Implementations:
   (softsign, tanhshrink), torch is ``torch.nn.functional`` and backward is autograd's
   pass over its graph (built outside the timing); those have no out= form (skipped);
 - onnxruntime, onnxruntime_out: ONNX Runtime's CPU kernels (MLAS), forward only: a
-  one-node model per activation (``fastgrad._peers.onnx_peer``), run allocating or through
+  one-node model per activation (``harness.peers.onnx_peer``), run allocating or through
   I/O binding into a preallocated output, on fastgrad's thread count; skipped where
   onnxruntime is not installed or has no operator (or no kernel for the dtype);
 - floor (its own group per kind, dtype and n): the memory-bandwidth floor, the same

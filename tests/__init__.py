@@ -1,1 +1,1 @@
-"""The test suite, a package so that tools/ can import its oracle and sweeps."""
+"""The test suite (a package: its modules import each other and the harness)."""

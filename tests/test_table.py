@@ -192,3 +192,18 @@ def test_linear_pieces_are_the_activations_with_piecewise_constant_derivatives()
     for act in TABLE:
         d = getattr(fg, act.name + "_grad")(xs, **act.default_params)
         assert act.linear_pieces == (np.unique(d).size <= 3), act.name
+
+
+def test_each_kind_fits_its_loop_template():
+    """A kind row names as many inputs as its template's loops read, and binds exactly
+    the names (``_f``, ``_df``, ``_times``) its template's serial loop and scalar form
+    use: a row pointing at the wrong template fails here, not as a Numba typing error."""
+    from fastgrad._kinds import KINDS
+
+    for kind in KINDS:
+        template = kind.template
+        assert len(kind.inputs) == template.inputs, kind.name
+        bound = {glob for glob, _ in kind.scalars}
+        for loop in (template.serial, template.scalar):
+            used = {n for n in loop.__code__.co_names if n in ("_f", "_df", "_times")}
+            assert used == bound, (kind.name, loop.__name__, used, bound)

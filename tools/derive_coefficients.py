@@ -144,7 +144,7 @@ def mish_grad(x):
 # (``fastgrad._math.root.near_root``): the constant's name, the derivative, its root (the
 # activation's minimum), the span and the centre, so that the monomials of P stay below 1
 # and Horner does not cancel. The spans reach where the general form of the derivative
-# exceeds ~2.5 ulps (measured in tests/accuracy.py); silu's, for example, is off by about
+# exceeds ~2.5 ulps (measured in harness/accuracy.py); silu's, for example, is off by about
 # 1.5e-8/|x - x0| relative in float32 (exp's error through sigma(-x), against a bracket
 # of slope ~1), ~2.7 ulps in all at 0.33 from the root.
 NEAR_ROOT_FORMS = (
