@@ -1,0 +1,39 @@
+"""The speed scripts run (``python -m bench.against_torch``, ``python -m
+bench.start_latency``): tiny sizes and few calls, for the output's shape, not its
+figures (speed is a benchmark, never a test)."""
+
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fastgrad import _threads
+
+
+def test_start_latency_stamps_every_helper_that_helps(monkeypatch):
+    from bench import start_latency
+
+    monkeypatch.setattr(_threads, "current", 2)
+    starts, took = start_latency.measure(4 * _threads.PARALLEL_MIN_SIZE, 4, 0.0)
+    assert starts.shape == took.shape == (3,)
+    assert np.all(took > 0)
+    assert np.all(np.isnan(starts) | (starts > 0))
+    assert _threads._Call.__init__.__module__ == "fastgrad._threads"  # unwrapped again
+
+
+def test_against_torch_prints_one_row_per_activation_kind_size_and_thread_count():
+    pytest.importorskip("torch")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.against_torch", "--sizes", "1e3", "--calls", "5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=pathlib.Path(__file__).parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("CPU: ")
+    rows = [line for line in lines if line.startswith("| ") and "e+03" in line]
+    assert len(rows) == 2 * 10  # ROWS x (1, 2 threads)
