@@ -1,6 +1,6 @@
 """fastgrad's time over PyTorch's, per thread and on two threads: the speed issue's table.
 
-    python -m bench.against_torch [--dtype float32] [--sizes 1e5,1e6,1e7] [--calls 41]
+    python -m bench.against_torch [--dtype float32] [--sizes 1e5,1e6,1e7] [--calls 60]
 
 For each activation, kind (forward; backward, or the backward from the output where
 PyTorch's backward takes the output) and n: both libraries with ``out=`` (PyTorch's ATen
@@ -52,9 +52,10 @@ def calls(name, kind, x, g, out):
 
 # Calls per block, and the pause before each block. Each library runs a block of calls back
 # to back, then the other: a call right after the other library's finds that library's
-# threads still spinning (PyTorch's OpenMP threads spin for a while after each call) and
-# loses the core they spin on, which would measure the other library, not this one.
-BLOCK, PAUSE = 5, 0.005
+# threads still spinning (PyTorch's OpenMP threads spin for a while after each call), and
+# the first calls after a pause find cores waking from idle (on a 2-core KVM guest those
+# ran up to 2x slower), so blocks are long enough for the median to be steady state.
+BLOCK, PAUSE = 20, 0.02
 
 
 def medians(pair, count):
@@ -76,13 +77,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--sizes", default="1e5,1e6,1e7")
-    parser.add_argument("--calls", type=int, default=41)
+    parser.add_argument("--calls", type=int, default=60)
     args = parser.parse_args()
     dtype = np.dtype(args.dtype)
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     print(
         f"CPU: {cpu_name()}; PyTorch {torch.__version__}; {dtype}, out= both, medians of "
-        f"{args.calls} alternating calls"
+        f"{args.calls} calls in alternating blocks of {BLOCK}"
     )
     print("| activation | kind | n | threads | fastgrad us | PyTorch us | fastgrad / PyTorch |")
     print("|---|---|---|---|---|---|---|")
