@@ -55,7 +55,7 @@ accuracy: compile
 	$(PY) -m tools.parity_report --out plots
 
 plots: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m fastgrad.plotting --bench $(BENCH_JSON) --out plots
+	MPLBACKEND=Agg $(PY) -m fastgrad.plotting --bench $(BENCH_JSON) --accuracy plots/accuracy.json --out plots
 	MPLBACKEND=Agg $(PY) examples/vanishing_gradients.py --out plots/vanishing_gradients.png
 
 lint: $(STAMP)

@@ -63,3 +63,35 @@ def test_accuracy_figure_draws_every_implementation(tmp_path):
     path = tmp_path / "accuracy_x.png"
     plotting.accuracy_figure("X", panels, path)
     assert path.stat().st_size > 5000
+
+
+def test_speed_against_error_pairs_each_time_with_its_error(tmp_path):
+    """With the accuracy maxima as well, one figure per kind and dtype; each point pairs
+    the forward's time with the forward's error and the backward's with the
+    derivative's, an exact result drawn at EXACT_AT."""
+    from fastgrad.plotting import tradeoff
+
+    bench = tmp_path / "bench.json"
+    _fake_bench_json(bench)
+    label = cases()[0].label
+    accuracy = {
+        case.label: {"float32": {"forward": {"fastgrad": 0.0, "torch": 3.0},
+                                 "derivative": {"fastgrad": 2.0, "torch": float("inf")}}}
+        for case in cases()
+    }  # fmt: skip
+    errors = tmp_path / "accuracy.json"
+    errors.write_text(json.dumps(accuracy))
+    plotting.main(["--bench", str(bench), "--accuracy", str(errors), "--out", str(tmp_path)])
+    for kind in ("forward", "backward"):
+        assert (tmp_path / f"speed_accuracy_{kind}_float32.png").stat().st_size > 5000
+    medians = plotting.load_medians(bench)
+    forward = dict(
+        (p[0], p[2:])
+        for p in tradeoff.points(medians, accuracy, "float32", 100000, "forward")[label]
+    )
+    backward = dict(
+        (p[0], p[2:])
+        for p in tradeoff.points(medians, accuracy, "float32", 100000, "backward")[label]
+    )
+    assert forward == {"fastgrad": (tradeoff.EXACT_AT, 0.9e-6), "PyTorch": (3.0, 1.4e-6)}
+    assert backward == {"fastgrad": (2.0, 0.9e-6), "PyTorch": (float("inf"), 1.4e-6)}

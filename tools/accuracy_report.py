@@ -6,21 +6,30 @@ For every activation and parameter set in the table, in float32 and float64: the
 error in ulps of fastgrad's forward and derivative against the mpmath oracle, and of the
 NumPy reference, PyTorch and ONNX Runtime (forward only; "-" where it has no operator or
 is not installed) on the same inputs. Writes
-``<out>/accuracy.md`` (the table) and ``<out>/accuracy_<name>.png``; the sweep is
-``accuracy.sweep`` (see there), the ulps ``oracle.ulp_errors``.
+``<out>/accuracy.md`` (the table), ``<out>/accuracy.json`` (the same maxima as numbers,
+for the speed-against-error figure) and ``<out>/accuracy_<name>.png``; the sweep is
+``harness.accuracy.sweep`` (see there), the ulps ``harness.oracle.ulp_errors``.
 """
 
 import argparse
+import json
 import pathlib
 
 import numpy as np
 
-from fastgrad._table import TABLE
+from fastgrad._table import TABLE, cases
 from fastgrad.plotting import accuracy_figure
 from harness.accuracy import SWEEP_SIZES, measure
 from harness.cases import param_sets
 
 QUANTITIES = ("forward", "derivative")
+
+
+def _worst(xs, errs):
+    """The maximum error over finite x (None where the implementation has none)."""
+    if errs is None:
+        return None
+    return float(np.max(errs[np.isfinite(xs)]))
 
 
 def _cell(xs, errs):
@@ -40,6 +49,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
+    # case label -> dtype -> kind -> implementation -> max ulps over finite x, for the
+    # speed-against-error figure (``fastgrad.plotting.tradeoff``)
+    worst = {}
     for act in TABLE:
         figures = {}  # file label -> panels: the first parameter set, and each variant
         for index, params in enumerate(param_sets(act)):
@@ -50,7 +62,12 @@ def main(argv=None):
             for dtype in (np.float32, np.float64):
                 xs, errors = measure(act, params, dtype, args.size)
                 label = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+                case = _case_label(act, params)
                 for k, kind in enumerate(QUANTITIES):
+                    if case is not None:
+                        worst.setdefault(case, {}).setdefault(np.dtype(dtype).name, {})[kind] = {
+                            impl: _worst(xs, e[k]) for impl, e in errors.items()
+                        }
                     cells = [
                         _cell(xs, errors[i][k]) if i in errors else "not installed"
                         for i in ("fastgrad", "numpy", "torch")
@@ -81,6 +98,16 @@ def main(argv=None):
         "|---|---|---|---|---|---|---|---|",
     ]
     (args.out / "accuracy.md").write_text("\n".join(header + rows) + "\n")
+    (args.out / "accuracy.json").write_text(json.dumps(worst, indent=1, sort_keys=True) + "\n")
+
+
+def _case_label(act, params):
+    """The benchmarks' label of this parameter set ("gelu", "gelu-tanh"; ``_table.cases``),
+    or None where the benchmarks do not measure it."""
+    for case in cases():
+        if case.activation is act and case.params == params:
+            return case.label
+    return None
 
 
 if __name__ == "__main__":

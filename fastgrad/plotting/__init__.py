@@ -7,15 +7,19 @@
 - ``speedup_<dtype>.png``: the NumPy reference's median time over fastgrad's, per
   activation, kind and size, from the benchmark JSON (``make bench`` writes it);
 - ``time_vs_size_<kind>_<dtype>.png``: time per element against n for fastgrad, PyTorch
-  and NumPy, with the memory floor (forward and backward).
+  and NumPy, with the memory floor (forward and backward);
+- with ``--accuracy plots/accuracy.json`` (``make accuracy`` writes it) as well,
+  ``speed_accuracy_<kind>_<dtype>.png``: each implementation's time at the largest n
+  against its maximum error, one panel per activation.
 The accuracy figures (``accuracy_<name>.png``) come from ``make accuracy``.
 
 The figures live in one module each: ``curves`` (the activations), ``speed`` (benchmark
 JSON, read by ``results``), ``accuracy`` (the accuracy sweep, drawn by
-``tools/accuracy_report.py``).
+``tools/accuracy_report.py``), ``tradeoff`` (speed against error).
 """
 
 import argparse
+import json
 import pathlib
 import sys
 
@@ -24,6 +28,7 @@ from .accuracy import accuracy_figure
 from .curves import activation_figures
 from .results import BenchResults, load_medians
 from .speed import speedup_figure, time_vs_size_figure
+from .tradeoff import speed_accuracy_figure
 
 __all__ = [
     "BenchResults",
@@ -31,6 +36,7 @@ __all__ = [
     "activation_figures",
     "load_medians",
     "main",
+    "speed_accuracy_figure",
     "speedup_figure",
     "time_vs_size_figure",
 ]
@@ -40,6 +46,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", help="pytest-benchmark JSON (from `make bench`)")
     parser.add_argument("--out", default="plots", help="output folder")
+    parser.add_argument("--accuracy", help="max errors in ulps (from `make accuracy`)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -47,11 +54,32 @@ def main(argv=None):
     if args.bench:
         if not pathlib.Path(args.bench).exists():
             sys.exit(f"no benchmark results at {args.bench}: run `make bench` first")
-        medians = load_medians(args.bench)
+        results = BenchResults(args.bench)
+        medians = results.kernel_medians()
+        errors = _errors(args.accuracy)
         for dtype in sorted({k[2] for k in medians}):
             written.append(speedup_figure(medians, dtype, out / f"speedup_{dtype}.png"))
             for kind in ("forward", "backward"):
                 path = out / f"time_vs_size_{kind}_{dtype}.png"
                 written.append(time_vs_size_figure(medians, kind, dtype, path))
+                if errors:
+                    path = out / f"speed_accuracy_{kind}_{dtype}.png"
+                    cpu = _cpu(results.machine_info)
+                    written.append(speed_accuracy_figure(medians, errors, dtype, kind, path, cpu))
     for p in written:
         print(p)
+
+
+def _errors(path):
+    """The accuracy JSON's maxima, or None when none was asked for."""
+    if not path:
+        return None
+    if not pathlib.Path(path).exists():
+        sys.exit(f"no accuracy results at {path}: run `make accuracy` first")
+    return json.loads(pathlib.Path(path).read_text())
+
+
+def _cpu(machine_info):
+    """The CPU a benchmark run measured on, as its JSON records it."""
+    brand = machine_info.get("cpu", {}).get("brand_raw", "unknown CPU")
+    return f"{brand} (LLVM {machine_info.get('llvm_cpu', '?')})"
