@@ -180,3 +180,38 @@ def test_errors_in_njit_code():
 
     with pytest.raises(TypingError, match="real numbers"):
         a_string(x)
+
+
+def test_njit_out_rules_are_the_python_calls():
+    """In @njit code as in Python: a pair ``out=`` whose two arrays overlap raises
+    ValueError before anything is written (the overloads once wrote through it); ``out=``
+    may be the input itself; integer inputs compute in float64 with the same bits."""
+    x = np.linspace(-3, 3, 8)
+
+    @njit
+    def pair_into(x, y, d):
+        return fg.gelu_fwd_grad(x, out=(y, d))
+
+    buffer = np.full(9, 7.0)
+    with pytest.raises(ValueError, match="must not overlap"):
+        pair_into(x, buffer[:8], buffer[1:])
+    assert np.all(buffer == 7.0)
+
+    @njit
+    def in_place(x):
+        return fg.softplus_backward(x, x, out=x)
+
+    inside = x.copy()
+    in_place(inside)
+    np.testing.assert_array_equal(inside, fg.softplus_backward(x, x))
+
+    @njit
+    def on_integers(g, i):
+        return fg.silu_backward(g, i), fg.elu_fwd_grad(i)
+
+    ints = np.arange(-4, 4)
+    backward, (y, d) = on_integers(np.ones(8, np.float32), ints)
+    assert backward.dtype == np.float64
+    np.testing.assert_array_equal(backward, fg.silu_backward(np.ones(8, np.float32), ints))
+    np.testing.assert_array_equal(y, fg.elu(ints))
+    np.testing.assert_array_equal(d, fg.elu_grad(ints))
