@@ -44,15 +44,23 @@ def _same(a, b):
     return a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
 
 
+def _separated(args, n_out):
+    """A serial-form call's ``(*inputs, *outputs, a, b)`` as (inputs, outputs, a, b), the
+    inputs ``separate``d from the outputs; None when the two outputs of a pair overlap."""
+    arrays, (a, b) = args[:-2], args[-2:]
+    outputs = arrays[-n_out:]
+    inputs = separate(arrays[:-n_out], outputs)
+    return None if inputs is None else (inputs, outputs, a, b)
+
+
 def run_chunked(kernel, n_out, *args):
     """Call a chunked kernel like a serial one, ``kernel(*inputs, *outputs, a, b)``, on
     ``fastgrad.get_num_threads()`` threads."""
-    arrays, slots = args[:-2], args[-2:]
-    outputs = arrays[-n_out:]
-    inputs = separate(arrays[:-n_out], outputs)
-    if inputs is None:
+    call = _separated(args, n_out)
+    if call is None:
         return False
-    _threads.run_parallel(kernel, (*inputs, *outputs, *slots), outputs[0].size, _threads.current)
+    inputs, outputs, a, b = call
+    _threads.run_parallel(kernel, (*inputs, *outputs, a, b), outputs[0].size, _threads.current)
     return True
 
 
@@ -113,14 +121,13 @@ def run_half(kernel, n_out, threads, *args):
     """Call the float32 serial ``kernel`` like a kernel of float16 arrays,
     ``(*inputs, *outputs, a, b)``, on ``threads`` threads. A call allocates, per thread,
     one float32 buffer per array of a block's size."""
-    arrays, (a, b) = args[:-2], args[-2:]
-    outputs = arrays[-n_out:]
-    inputs = separate(arrays[:-n_out], outputs)
-    if inputs is None:
+    call = _separated(args, n_out)
+    if call is None:
         return False
+    inputs, outputs, a, b = call
     n = outputs[0].size
     threads = min(threads, -(-n // BLOCK)) or 1
-    buffers = np.empty((threads, len(arrays), min(BLOCK, n)), np.float32)
+    buffers = np.empty((threads, len(inputs) + len(outputs), min(BLOCK, n)), np.float32)
     bits = [array.view(np.uint16) for array in (*inputs, *outputs)]
     if threads == 1:
         for start in range(0, n, BLOCK):
