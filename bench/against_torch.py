@@ -1,13 +1,15 @@
 """fastgrad's time over PyTorch's, per thread and on two threads: the speed issue's table.
 
     python -m bench.against_torch [--dtype float32] [--sizes 1e5,1e6,1e7] [--calls 60]
+                                  [--accuracy accurate|fast] [--rows gelu:forward,...]
 
 For each activation, kind (forward; backward, or the backward from the output where
 PyTorch's backward takes the output) and n: both libraries with ``out=`` (PyTorch's ATen
 kernel through its out= overload, ``harness.peers``), on one thread each and on two
 threads each (``fastgrad.set_num_threads``, ``torch.set_num_threads``). The two run in
 alternating blocks of calls (``BLOCK``) so that both see the same machine; each figure
-is a median. Prints the CPU, the medians and the ratios.
+is a median. fastgrad runs at the ``--accuracy`` level (``fastgrad.set_accuracy``).
+Prints the CPU, the medians and the ratios.
 """
 
 import argparse
@@ -78,11 +80,16 @@ def main():
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--sizes", default="1e5,1e6,1e7")
     parser.add_argument("--calls", type=int, default=60)
+    parser.add_argument("--accuracy", default="accurate", choices=fg.ACCURACY_LEVELS)
+    parser.add_argument("--rows", help="activation:kind pairs, comma-separated (default: all)")
     args = parser.parse_args()
+    rows = [tuple(r.split(":")) for r in args.rows.split(",")] if args.rows else ROWS
+    fg.set_accuracy(args.accuracy)
     dtype = np.dtype(args.dtype)
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     print(
-        f"CPU: {cpu_name()}; PyTorch {torch.__version__}; {dtype}, out= both, medians of "
+        f"CPU: {cpu_name()}; PyTorch {torch.__version__}; {dtype}, fastgrad accuracy "
+        f"{args.accuracy}, out= both, medians of "
         f"{args.calls} calls in alternating blocks of {BLOCK}"
     )
     print("| activation | kind | n | threads | fastgrad us | PyTorch us | fastgrad / PyTorch |")
@@ -95,7 +102,7 @@ def main():
         for threads in (1, 2):
             fg.set_num_threads(threads)
             torch.set_num_threads(threads)
-            for name, kind in ROWS:
+            for name, kind in rows:
                 ours, theirs = medians(calls(name, kind, x, g, out), args.calls)
                 print(
                     f"| {name} | {kind} | {n:.0e} | {threads} | {ours * 1e6:.0f} | "

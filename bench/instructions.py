@@ -70,14 +70,14 @@ def per_element(asm, element_bytes, n_out):
     return None if best is None else (round(best[1], 2), best[2])
 
 
-def _measure(name, variant, dtype):
+def _measure(name, variant, dtype, level="accurate"):
     import numpy as np
 
     from fastgrad._kernels import KernelSet
     from fastgrad._kinds import BY_KIND_NAME
     from fastgrad._table import BY_NAME
 
-    kernels = KernelSet(BY_NAME[name], np.dtype(dtype), cache=False, variant=variant)
+    kernels = KernelSet(BY_NAME[name], np.dtype(dtype), cache=False, variant=variant, level=level)
     out = {}
     for kind in kernels.names():
         dispatcher = kernels.dispatcher(kind, False)
@@ -87,6 +87,7 @@ def _measure(name, variant, dtype):
             label = (
                 name if variant in (None, BY_NAME[name].maths_default()) else f"{name}-{variant}"
             )
+            label += "" if level == "accurate" else f" {level}"
             out[f"{label} {kind} {dtype}"] = {"per_element": found[0], "bits": found[1]}
     return out
 
@@ -94,7 +95,12 @@ def _measure(name, variant, dtype):
 def measure_all(processes=2):
     from fastgrad._table import TABLE
 
-    jobs = [(a.name, v, d) for a in TABLE for v in a.maths() for d in ("float32", "float64")]
+    jobs = [
+        (a.name, v, d, "accurate") for a in TABLE for v in a.maths() for d in ("float32", "float64")
+    ]
+    # the fast accuracy level's own kernels (float32, where the row has fast math), labelled
+    # "<activation> fast <kind> float32"
+    jobs += [(a.name, v, "float32", "fast") for a in TABLE for v in a.maths() if a.fast_math(v)]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(processes, mp_context=context) as pool:
         results = pool.map(_measure, *zip(*jobs, strict=True))

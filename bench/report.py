@@ -32,6 +32,7 @@ IMPLS = (
     "numpy",
     "fastgrad",
     "fastgrad_out",
+    "fastgrad_fast_out",
     "fastgrad_1thread",
     "torch",
     "torch_out",
@@ -142,10 +143,11 @@ def markdown(medians, instructions=None):
     sizes = sorted({r["n"] for r in table})
     lines = [
         "| activation | kind | dtype | n | numpy | torch | torch out= | onnxruntime | "
-        "onnxruntime out= | fastgrad | fastgrad out= | fastgrad 1 thread | floor | "
-        "numpy / fastgrad | torch / fastgrad | fastgrad out= / best peer out= | "
+        "onnxruntime out= | fastgrad | fastgrad out= | fastgrad fast out= | fastgrad 1 thread | "
+        "floor | numpy / fastgrad | torch / fastgrad | fastgrad out= / best peer out= | "
+        "fastgrad fast out= / best peer out= | "
         "fastgrad out= / floor | fastgrad vector instructions per element |",
-        "|" + "---|" * 18,
+        "|" + "---|" * 20,
     ]
     for r in table:
         lines.append(
@@ -160,12 +162,14 @@ def markdown(medians, instructions=None):
                     "onnxruntime_out",
                     "fastgrad",
                     "fastgrad_out",
+                    "fastgrad_fast_out",
                     "fastgrad_1thread",
                     "floor",
                 )
             )
             + f" | {_ratio(r['numpy'], r['fastgrad'])} | {_ratio(r['torch'], r['fastgrad'])} | "
             f"{_ratio(r['fastgrad_out'], best_peer(r)[0])} | "
+            f"{_ratio(r['fastgrad_fast_out'], best_peer(r)[0])} | "
             f"{_ratio(r['fastgrad_out'], r['floor'])} | {r['instructions'] or '-'} |"
         )
     missed = [(r, misses(r, sizes)) for r in table]

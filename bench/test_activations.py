@@ -7,6 +7,8 @@ Implementations:
 - numpy: ``fastgrad.reference``, the plain NumPy version (allocates its result);
 - fastgrad: the allocating call, ``fg.sigmoid(x)``;
 - fastgrad_out: the ``out=`` call into preallocated arrays;
+- fastgrad_fast_out: the ``out=`` call at ``accuracy="fast"``: float32, the activations
+  with fast math of their own (elsewhere the fast level runs the same kernels);
 - fastgrad_1thread: the allocating call limited to one thread, for a like-for-like
   comparison with NumPy, which is single-threaded (at n = 1e3 fastgrad runs on one
   thread anyway, so this is measured from n = 1e5 up);
@@ -56,7 +58,11 @@ def fastgrad_call(impl, case, kind, x, g):
     if "y" in kind.inputs:
         arrays["y"] = getattr(fg, case.activation.name)(x, **params)
     args = tuple(arrays[name] for name in kind.inputs)
-    if impl != "fastgrad_out":
+    if impl == "fastgrad_fast_out":
+        if x.dtype != np.float32:
+            pytest.skip("the fast level has kernels of its own in float32 only")
+        params = {**params, "accuracy": "fast"}
+    elif impl != "fastgrad_out":
         return lambda: fn(*args, **params)
     out = tuple(np.empty_like(x) for _ in range(kind.outputs))
     out = out if kind.outputs == 2 else out[0]
@@ -97,9 +103,17 @@ def onnx_call(impl, case, x):
     return peer.forward_call(x, None if impl == "onnxruntime" else np.empty_like(x))
 
 
-def _measured(kind, n, impl):
+def _variant(case):
+    """The case's variant value (None: the default)."""
+    act = case.activation
+    return case.params.get(act.variant.param) if act.variant else None
+
+
+def _measured(case, kind, n, impl):
     """fastgrad on one thread only where it would use more; ONNX Runtime forward only."""
     if impl == "fastgrad_1thread" and n < PARALLEL_MIN_SIZE:
+        return False
+    if impl == "fastgrad_fast_out" and not case.activation.fast_math(_variant(case)):
         return False
     return kind is FORWARD or not impl.startswith("onnxruntime")
 
@@ -110,7 +124,7 @@ WORK = [
     for kind in kinds_of(case.activation)
     for n in SIZES
     for impl in IMPLS
-    if _measured(kind, n, impl)
+    if _measured(case, kind, n, impl)
 ]
 
 

@@ -8,6 +8,8 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 """
 
 from . import _numba, reference
+from ._accuracy import LEVELS as ACCURACY_LEVELS
+from ._accuracy import get_accuracy, set_accuracy
 from ._api import build_public_functions
 from ._kinds import kinds_of
 from ._table import ALIASES, BY_NAME, TABLE
@@ -30,9 +32,12 @@ globals().update(_functions)
 _numba.register_all(_functions, TABLE)
 
 __all__ = [
+    "ACCURACY_LEVELS",
     "TABLE",
+    "get_accuracy",
     "get_num_threads",
     "reference",
+    "set_accuracy",
     "set_num_threads",
     *_functions,
 ]

@@ -14,7 +14,8 @@ import functools
 
 import numpy as np
 
-from . import _duck, _threads
+from . import _accuracy, _duck, _threads
+from ._accuracy import FAST
 from ._arrays import (
     COMPUTE_DTYPE,
     F16,
@@ -41,19 +42,9 @@ def _kernel_picker(activation, kind, params, fn):
     returning (kernel, a, b) with kernel called as ``kernel(*inputs, *outputs, a, b)``:
     ``pick(inputs, kw)``, the general path's, for any input arrays (the last one's dtype
     and size: serial, or the chunked kernel run on threads; compiled on first use) and
-    the variant and slots the keywords select; ``fast(x, kw)``, the fast path's (below)."""
-    sets = {
-        (value, dt): kernel_set(activation, dt, value)
-        for value in activation.maths()
-        for dt in (F32, F64)
-    }
+    the variant, accuracy level and slots the keywords select; ``fast(x, kw)``, the fast
+    path's (below)."""
     default, required = params.default, bool(params.required)
-    # The default variant's [serial, chunked] per dtype, None until compiled, indexed on
-    # the fast path; none when a parameter is required (a call without keywords must raise)
-    k32, k64 = (
-        (None, None) if required else kernel_set(activation, dt).compiled[kind.name]
-        for dt in (F32, F64)
-    )
     a0, b0 = params.default_slots
     n_out = kind.outputs
     # the backward from the output is a multiply-add per element: memory-bound whatever
@@ -67,23 +58,28 @@ def _kernel_picker(activation, kind, params, fn):
         dtype = arr.dtype
         parallel = arr.size >= threshold and _threads.current > 1
         compute = COMPUTE_DTYPE[dtype]
-        value, a, b = params.resolve(kw, compute, fn) if kw or required else default
-        if dtype is F16:
-            serial = sets[value, compute].get(kind.name, False)
+        value, level, a, b = params.resolve(kw, compute, fn) if kw or required else default
+        if dtype is F16:  # rounding to float16 hides the fast level's error (``_accuracy``)
+            serial = kernel_set(activation, compute, value, FAST).get(kind.name, False)
             threads = _threads.current if parallel else 1
             return functools.partial(run_half, serial, n_out, threads), a, b
-        kernel = sets[value, dtype].get(kind.name, parallel)
+        kernels = kernel_set(activation, dtype, value, level or _accuracy.current)
+        kernel = kernels.get(kind.name, parallel)
         if parallel:
             kernel = functools.partial(run_chunked, kernel, n_out)
         return kernel, a, b
 
-    # (serial kernel, a0, b0) per dtype for calls without keywords, once compiled: the
-    # fast path returns it as it is (building a tuple per call cost ~400 instructions)
+    # (serial kernel, a0, b0) per dtype for calls without keywords, once compiled, at
+    # the process-wide level: the fast path returns it as it is (building a tuple per
+    # call cost ~400 instructions)
     plain32 = plain64 = None
 
     def remember_plain(dtype):
         nonlocal plain32, plain64
-        kernel = (k32 if dtype is F32 else k64)[0]
+        if required:  # a call without keywords must raise: the general path does
+            return _NO_KERNEL
+        kernels = kernel_set(activation, dtype, None, _accuracy.current)
+        kernel = kernels.compiled[kind.name][0]
         if kernel is None:  # not compiled yet: the general path compiles it
             return _NO_KERNEL
         triple = (kernel, a0, b0)
@@ -96,14 +92,23 @@ def _kernel_picker(activation, kind, params, fn):
     def remember(key, dtype, kw):
         """Validate keyword parameters not seen before (raising before anything is
         written); remember and return (serial kernel, a, b) once the kernel is compiled."""
-        value, a, b = params.resolve(kw, dtype, fn)
-        kernel = sets[value, dtype].compiled[kind.name][0]
+        value, level, a, b = params.resolve(kw, dtype, fn)
+        kernels = kernel_set(activation, dtype, value, level or _accuracy.current)
+        kernel = kernels.compiled[kind.name][0]
         if kernel is None:  # not compiled yet: the general path compiles it
             return _NO_KERNEL
         if len(resolved) >= _RESOLVED_MAX:
             resolved.clear()
         resolved[key] = hit = (kernel, a, b)
         return hit
+
+    def forget():
+        """The process-wide level changed: what was remembered for the old one goes."""
+        nonlocal plain32, plain64
+        plain32 = plain64 = None
+        resolved.clear()
+
+    _accuracy.on_change(forget)
 
     # HOT: every fast-path call runs this
     def fast(x, kw):

@@ -13,12 +13,14 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from ._accuracy import ACCURATE, FAST
 
-def _compile_one(name, variant, dtype):
+
+def _compile_one(name, variant, dtype, level=ACCURATE):
     from ._kernels import kernel_set
     from ._table import BY_NAME
 
-    kernels = kernel_set(BY_NAME[name], dtype, variant)
+    kernels = kernel_set(BY_NAME[name], dtype, variant, level)
     for kind in kernels.names():
         for parallel in (False, True):
             kernels.get(kind, parallel)  # compiles, or loads from the cache
@@ -40,15 +42,21 @@ def _compile_helpers():
 
 
 def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None):
-    """Compile (or load from the cache) every kernel (every variant) of ``names``
-    (default: the whole table) in ``dtypes``, in ``processes`` worker processes (default:
-    one per core).
+    """Compile (or load from the cache) every kernel (every variant, both accuracy levels)
+    of ``names`` (default: the whole table) in ``dtypes``, in ``processes`` worker
+    processes (default: one per core). float16 calls use the float32 fast kernels.
     Returns the (activation, variant, dtype) triples done."""
     from ._table import BY_NAME, TABLE
 
     _compile_helpers()
     names = names or [a.name for a in TABLE]
-    jobs = [(n, v, d) for n in names for v in BY_NAME[n].maths() for d in dtypes]
+    jobs = [(n, v, d, ACCURATE) for n in names for v in BY_NAME[n].maths() for d in dtypes]
+    jobs += [
+        (n, v, "float32", FAST)
+        for n in names
+        for v in BY_NAME[n].maths()
+        if BY_NAME[n].fast_math(v) is not None and "float32" in dtypes
+    ]
     processes = processes or os.cpu_count() or 1
     if processes == 1:
         return [_compile_one(*job) for job in jobs]

@@ -48,9 +48,40 @@ def _math_doc(activation):
     )
 
 
+def _fast_doc(activation):
+    """The fast level's math (its docstrings), after the accurate math's."""
+    fast = activation.fast
+    if not fast:
+        return ""
+    if not isinstance(fast, dict):
+        return 'accuracy="fast":\n\n' + inspect.cleandoc(fast.__doc__) + "\n\n"
+    return "".join(
+        f'accuracy="fast", {activation.variant.param}={value!r}:\n\n'
+        + inspect.cleandoc(math.__doc__)
+        + "\n\n"
+        for value, math in fast.items()
+    )
+
+
 def _from_output_doc(activation):
     """The from-output derivative's math (its own docstring), after the activation's."""
     return "Given the output:\n\n" + inspect.cleandoc(activation.from_output.__doc__) + "\n\n"
+
+
+def _accuracy_doc(activation):
+    """What the accuracy keyword does for this activation (``fastgrad._accuracy``)."""
+    if isinstance(activation.fast, dict):
+        values = ", ".join(f"{activation.variant.param}={v!r}" for v in activation.fast)
+        fast = f"float32 with {values} computes with fewer operations"
+    elif activation.fast:
+        fast = "float32 computes with fewer operations"
+    else:
+        fast = "the same kernels, already within it"
+    return (
+        f'"accurate" (within {activation.max_ulps:g} ulps) or "fast" (within 2^-20\n'
+        f"relative error; {fast}); None: the process-wide level,\n"
+        f"``fastgrad.set_accuracy``."
+    )
 
 
 _PARAMETER_OF_INPUT = {"x": _X, "grad_out": _G, "y": _Y}
@@ -72,8 +103,10 @@ def document(fn, activation, kind, params):
         f"{activation.title}: {kind.summary}.\n\n"
         f"Returns {kind.returns}, in the input's shape; float32 stays float32, float64\n"
         f"stays float64, float16 is computed in float32, bool/int become float64.\n"
-        f"out: {out_doc}.\n\n"
+        f"out: {out_doc}.\n"
+        f"accuracy: {_accuracy_doc(activation)}\n\n"
         f"{_math_doc(activation)}\n\n"
+        f"{_fast_doc(activation)}"
         f"{_from_output_doc(activation) if kind.needs_from_output else ''}"
         f"Example::\n\n    {example}\n"
     )

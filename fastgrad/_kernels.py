@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 from . import _jit
+from ._accuracy import ACCURATE, FAST
 from ._kinds import (
     BY_KIND_NAME,
     DERIVATIVE_SCALAR,
@@ -77,6 +78,7 @@ def math_digest():
     return _digest
 
 
+_F32 = np.dtype(np.float32)
 _CASTS = {
     np.dtype(np.float32): _jit.scalar(lambda v: np.float32(v)),
     np.dtype(np.float64): _jit.scalar(lambda v: np.float64(v)),
@@ -84,25 +86,34 @@ _CASTS = {
 _SETS = {}
 
 
-def kernel_set(activation, dtype, variant=None):
-    """The process-wide KernelSet of an activation (one of its variants) in a dtype."""
+def kernel_set(activation, dtype, variant=None, level=ACCURATE):
+    """The process-wide KernelSet of an activation (one of its variants) in a dtype, at an
+    accuracy level (``_accuracy``). The fast level has its own kernels only in float32
+    and where the row has fast math; elsewhere it is the accurate set itself (nothing
+    compiled twice)."""
     if variant is None:
         variant = activation.maths_default()
-    key = (activation.name, variant, np.dtype(dtype))
+    dtype = np.dtype(dtype)
+    if level == FAST and (dtype != _F32 or activation.fast_math(variant) is None):
+        level = ACCURATE
+    key = (activation.name, variant, level, dtype)
     if key not in _SETS:
-        _SETS[key] = KernelSet(activation, dtype, variant=variant)
+        _SETS[key] = KernelSet(activation, dtype, variant=variant, level=level)
     return _SETS[key]
 
 
 class KernelSet:
-    """The kernels of one activation (one variant's math) in one dtype, compiled on first
-    use. ``variant``: a value of the activation's variant parameter (None: the default)."""
+    """The kernels of one activation (one variant's math) in one dtype at one accuracy
+    level, compiled on first use. ``variant``: a value of the activation's variant
+    parameter (None: the default); ``level``: ``_accuracy.FAST`` computes with the row's
+    fast math (which must exist)."""
 
-    def __init__(self, activation, dtype, cache=True, variant=None):
+    def __init__(self, activation, dtype, cache=True, variant=None, level=ACCURATE):
         self.activation = activation
         maths = activation.maths()
         self.variant = activation.maths_default() if variant is None else variant
-        self.math = maths[self.variant]
+        self.level = level
+        self.math = maths[self.variant] if level == ACCURATE else activation.fast_math(variant)
         self.cache = cache
         self.dtype = np.dtype(dtype)
         self.cast = _CASTS[self.dtype]  # a parameter slot (a Python float) -> the dtype
@@ -172,6 +183,7 @@ class KernelSet:
             (
                 self.activation.name,
                 *([] if self.variant is None else [self.variant]),
+                *([] if self.level == ACCURATE else [self.level]),
                 name,
                 self.dtype.name,
                 "chunked" if parallel else "serial",

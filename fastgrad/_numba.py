@@ -32,8 +32,10 @@ from numba.core import errors
 from numba.extending import overload
 
 from . import _jit
+from ._accuracy import ACCURATE, LEVELS
 from ._kernels import kernel_set
 from ._kinds import kinds_of
+from ._params import ACCURACY
 
 _NONE = (types.NoneType, types.Omitted)
 
@@ -113,7 +115,7 @@ class _Signature:
         keywords.pop("out")
         self.required = [n for n, d in keywords.items() if d is inspect.Parameter.empty]
         self.optional = {n: d for n, d in keywords.items() if d is not inspect.Parameter.empty}
-        self.numeric = [n for n in keywords if n != variant]
+        self.numeric = [n for n in keywords if n not in (variant, ACCURACY.name)]
 
     def function(self, template, namespace, **extra):
         text = ", ".join(
@@ -151,6 +153,7 @@ def _register(public, activation, kind):
 
     def build(input_types, out_type, parameter_types):
         value = _variant_value(activation, variant, parameter_types, public.__name__)
+        level = _level(parameter_types, public.__name__)
         floats = [_numba_float(t) for t in input_types]
         if None in floats:
             raise errors.TypingError(
@@ -158,13 +161,50 @@ def _register(public, activation, kind):
                 f"got {', '.join(map(str, input_types))}"
             )
         dtype = np.dtype(np.float64 if types.float64 in floats else np.float32)
-        kernels = kernel_set(activation, dtype, value)
+        kernels = kernel_set(activation, dtype, value, level)
         scalar, flat = _loops(kernels.scalars(), kind, kernels.cast)
         run = _runner(scalar, flat, input_types, n_out, dtype, out_type, public.__name__)
         return signature.function(_IMPLEMENTATION, {"slots": slots, "run": run})
 
     typer = signature.function(_TYPER, {"build": build})
     overload(public, jit_options=_jit.INLINE_OPTIONS, prefer_literal=True)(typer)
+
+
+def _constant_string(chosen):
+    """A keyword's value when it is a string constant or omitted (its default), else
+    ``_NOT_CONSTANT``."""
+    if isinstance(chosen, types.StringLiteral):
+        return chosen.literal_value
+    if isinstance(chosen, str) or chosen is None:  # omitted: Numba passes the default
+        return chosen
+    if isinstance(chosen, types.Omitted):
+        return chosen.value
+    if isinstance(chosen, types.NoneType):
+        return None
+    return _NOT_CONSTANT
+
+
+_NOT_CONSTANT = object()
+
+
+def _level(parameter_types, name):
+    """The accuracy level a call selects: a string constant, fixed when the calling
+    function compiles. Omitted or None: ``"accurate"``, not the process-wide level,
+    which can change after the code is compiled (and cached)."""
+    chosen = _constant_string(parameter_types[ACCURACY.name])
+    if chosen is _NOT_CONSTANT:
+        raise errors.TypingError(
+            f"fastgrad.{name}: accuracy must be a string constant in @njit code, got "
+            f"{parameter_types[ACCURACY.name]}"
+        )
+    if chosen is None:
+        return ACCURATE
+    if chosen not in LEVELS:
+        raise errors.TypingError(
+            f"fastgrad.{name}: accuracy must be one of {', '.join(map(repr, LEVELS))}, "
+            f"got {chosen!r}"
+        )
+    return chosen
 
 
 def _variant_value(activation, variant, parameter_types, name):

@@ -1,8 +1,10 @@
-"""Keyword parameters -> the variant (which kernels) and the kernel slots (a, b).
+"""Keyword parameters -> the variant and accuracy level (which kernels) and the kernel
+slots (a, b).
 
 Each activation's ``params`` function (its table row) turns its keyword parameters into
 two floats, the kernels' slots, validating them; the variant parameter (gelu's
-``approximate``) selects a kernel set instead. ``Params`` does that per call, with the
+``approximate``) and every function's ``accuracy`` (``_accuracy``) select a kernel set
+instead. ``Params`` does that per call, with the
 errors a Python function would raise for unknown or missing keywords; ``params_key``
 keys the validated sets a function remembers.
 """
@@ -12,15 +14,19 @@ import math
 
 import numpy as np
 
+from ._accuracy import checked
 from ._arrays import F32
+
+# Every function's keyword choosing the accuracy level; None: the process-wide level
+ACCURACY = inspect.Parameter("accuracy", inspect.Parameter.KEYWORD_ONLY, default=None)
 
 _F32_MAX = float(np.finfo(np.float32).max)
 _F32_SMALLEST = float(np.finfo(np.float32).smallest_subnormal)
 
 
 class Params:
-    """Turns keyword parameters into the variant (which kernels) and the kernel slots
-    (a, b), as Python floats."""
+    """Turns keyword parameters into the variant and the accuracy level (which kernels)
+    and the kernel slots (a, b), as Python floats."""
 
     def __init__(self, activation):
         self.to_slots = activation.params
@@ -39,20 +45,31 @@ class Params:
                     self.variant.param, inspect.Parameter.KEYWORD_ONLY, default=self.values[0]
                 )
             )
+        self.signature.append(ACCURACY)
         self.names = [p.name for p in self.signature]
-        # (variant value, a, b) of a call without keywords; with a required parameter no
-        # call goes without them (the slots are then placeholders, never used)
+        # (variant value, level, a, b) of a call without keywords (level None: the
+        # process-wide one); with a required parameter no call goes without them (the
+        # slots are then placeholders, never used)
         self.default_slots = (0.0, 0.0)
         if not self.required and self.to_slots:
             self.default_slots = tuple(self.to_slots())
-        self.default = (self.values[0], *self.default_slots)
+        self.default = (self.values[0], None, *self.default_slots)
 
     def resolve(self, params, compute, fn):
-        """(variant value, a, b) for keyword ``params``, validated; the slots
-        representable in the ``compute`` dtype."""
-        if not self.names and params:
-            raise TypeError(f"{fn}() takes no parameters, got {', '.join(params)}")
+        """(variant value, level, a, b) for keyword ``params``, validated: the level None
+        where ``accuracy`` is not given (or is None); the slots representable in the
+        ``compute`` dtype."""
+        level = None
+        if ACCURACY.name in params:
+            params = dict(params)
+            level = params.pop(ACCURACY.name)
+            if level is not None:
+                checked(level, fn)
         unknown = [k for k in params if k not in self.names]
+        if unknown and self.names == [ACCURACY.name]:
+            raise TypeError(
+                f"{fn}() takes no parameters (besides accuracy=), got {', '.join(unknown)}"
+            )
         if unknown:
             raise TypeError(
                 f"{fn}() got unexpected parameter(s) {', '.join(unknown)}; "
@@ -85,7 +102,7 @@ class Params:
                         f"{fn}: the parameter value {slot!r} is not representable in "
                         "float32, the dtype this call computes in"
                     )
-        return (value, *slots)
+        return (value, level, *slots)
 
 
 def params_key(dtype, kw):

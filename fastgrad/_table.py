@@ -47,6 +47,10 @@ class Activation:
     # finite-difference checks keep away from them, accuracy and parity tests probe them.
     kinks: tuple | Callable = ()
     variant: Variant | None = None
+    # the fast accuracy level's math (``_accuracy``), as ``math`` but within
+    # FAST_MAX_RELATIVE for fewer operations; for a row with variants, a dict of the
+    # variant values that have one. None (or a value missing): the accurate math serves
+    fast: Callable | dict | None = None
     # the accuracy bound of the forward and the derivative, in ulps (see above)
     max_ulps: float = SMOOTH_MAX_ULPS
     # the parameters tests, benchmarks and plots use when they need values (required ones)
@@ -113,6 +117,13 @@ class Activation:
     def maths(self):
         """{variant value: math}: one entry, keyed None, for an activation without variants."""
         return dict(self.variant.math) if self.variant else {None: self.math}
+
+    def fast_math(self, variant=None):
+        """The fast level's math of a variant (None: the default), or None where the
+        accurate math serves that level too."""
+        if isinstance(self.fast, dict):
+            return self.fast.get(self.maths_default() if variant is None else variant)
+        return self.fast
 
 
 @dataclass(frozen=True)
@@ -191,17 +202,21 @@ TABLE = (
                extra_params=({"alpha": 3.0}, {"alpha": 0.3}), torch_inplace=True),
     Activation("gelu", gaussian.gelu, "GELU",
                variant=Variant("approximate", {"none": gaussian.gelu, "tanh": gaussian.gelu_tanh}),
+               fast={"none": gaussian.gelu_fast},
                extra_params=({"approximate": "tanh"},), plot_range=(-5.0, 5.0)),
-    Activation("silu", logistic.silu, "SiLU", torch_inplace=True, aliases=("swish",)),
+    Activation("silu", logistic.silu, "SiLU", fast=logistic.silu_fast, torch_inplace=True,
+               aliases=("swish",)),
     Activation("mish", hyperbolic.mish, "Mish", torch_inplace=True),
     Activation("softplus", logistic.softplus, "Softplus", params=logistic.softplus_params,
                extra_params=({"beta": 2.0}, {"beta": 0.5, "threshold": 20.0},
                              {"beta": 1.0, "threshold": 20.0}),
                torch_defaults={"beta": 1.0, "threshold": 20.0}),
-    Activation("sigmoid", logistic.sigmoid, "Sigmoid", from_output=logistic.sigmoid_from_output),
+    Activation("sigmoid", logistic.sigmoid, "Sigmoid", fast=logistic.sigmoid_fast,
+               from_output=logistic.sigmoid_from_output),
     Activation("log_sigmoid", logistic.log_sigmoid, "LogSigmoid", torch_name="logsigmoid",
                aliases=("logsigmoid",)),
-    Activation("tanh", hyperbolic.tanh, "Tanh", from_output=hyperbolic.tanh_from_output,
+    Activation("tanh", hyperbolic.tanh, "Tanh", fast=hyperbolic.tanh_fast,
+               from_output=hyperbolic.tanh_from_output,
                plot_range=(-5.0, 5.0)),
     _piecewise_linear("hardsigmoid", piecewise.hardsigmoid, "Hardsigmoid", kinks=(-3.0, 3.0),
                       torch_inplace=True),

@@ -8,7 +8,9 @@ needs it is made contiguous) and, on the backward pass, fastgrad's accurate
 the tails they keep their digits where PyTorch's sigmoid and tanh backward (from the
 output) cancel to 0. Parameters are PyTorch's, defaults included (``softplus``'s
 ``threshold=20``); ``inplace=True`` is refused (autograd would need the input the
-in-place forward overwrote).
+in-place forward overwrote). The keyword-only ``accuracy`` chooses fastgrad's level
+(``"accurate"``, ``"fast"``; None: ``fastgrad.get_accuracy()``) for the forward and
+the backward alike.
 
     >>> import torch, fastgrad.torch as fgt
     >>> t = torch.linspace(-3, 3, 5, dtype=torch.float64, requires_grad=True)
@@ -22,6 +24,7 @@ import torch
 
 import fastgrad as _fg
 
+from ._params import ACCURACY
 from ._table import TABLE
 
 
@@ -54,8 +57,9 @@ def _second_derivative_term(activation, params, x, grad_out, grad_grad):
         return torch.zeros_like(x)
     create = torch.is_grad_enabled()
     functional = getattr(torch.nn.functional, activation.torch_function)
-    # PyTorch's keywords (fastgrad.torch's defaults are PyTorch's; a None left to it)
-    kwargs = {k: v for k, v in params.items() if v is not None}
+    # PyTorch's keywords (fastgrad.torch's defaults are PyTorch's; a None left to it;
+    # fastgrad's accuracy level is not PyTorch's to know)
+    kwargs = {k: v for k, v in params.items() if v is not None and k != ACCURACY.name}
     with torch.enable_grad():
         xr = x if (create and x.requires_grad) else x.detach().requires_grad_(True)
         (first,) = torch.autograd.grad(functional(xr, **kwargs), xr, grad_out, create_graph=True)
@@ -123,7 +127,7 @@ def _public(activation):
     fastgrad_params = [
         p
         for p in inspect.signature(getattr(_fg, name)).parameters.values()
-        if p.name not in ("x", "out")
+        if p.name not in ("x", "out", ACCURACY.name)
     ]
     defaults = activation.torch_defaults
     params = [
@@ -138,7 +142,7 @@ def _public(activation):
         tail = [
             inspect.Parameter("inplace", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
         ]
-    signature = inspect.Signature(head + params + tail)
+    signature = inspect.Signature(head + params + tail + [ACCURACY])
 
     def call(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)

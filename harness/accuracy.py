@@ -22,9 +22,10 @@ import warnings
 import numpy as np
 
 import fastgrad as fg
+from fastgrad._accuracy import FAST_MAX_RELATIVE
 
 from .cases import magnitudes, special_values
-from .oracle import truth, ulp_errors
+from .oracle import relative_bound_ulps, truth, ulp_errors
 from .peers import onnx_peer, torch_module, torch_peer
 
 SWEEP_SIZES = {"reduced": 400, "full": 20000}
@@ -109,11 +110,16 @@ def _onnx_outputs(act, params, xs):
     return y, None
 
 
-def outputs(act, params, xs, peers=True):
-    """{implementation: (forward, derivative)} on xs: fastgrad, and with ``peers`` the
-    NumPy reference, torch and ONNX Runtime (when installed; ONNX Runtime's derivative is
-    None)."""
-    out = {"fastgrad": fg.__dict__[act.name + "_fwd_grad"](xs, **params)}
+# The implementation names of fastgrad's two accuracy levels (``fastgrad._accuracy``)
+FASTGRAD = {"accurate": "fastgrad", "fast": "fastgrad fast"}
+
+
+def outputs(act, params, xs, peers=True, levels=("accurate",)):
+    """{implementation: (forward, derivative)} on xs: fastgrad at each of ``levels``
+    (named by ``FASTGRAD``), and with ``peers`` the NumPy reference, torch and ONNX
+    Runtime (when installed; ONNX Runtime's derivative is None)."""
+    pair = fg.__dict__[act.name + "_fwd_grad"]
+    out = {FASTGRAD[level]: pair(xs, accuracy=level, **params) for level in levels}
     if peers:
         out["numpy"] = _reference_outputs(act, params, xs)
         for name, peer_outputs in (("torch", _torch_outputs), ("onnxruntime", _onnx_outputs)):
@@ -135,9 +141,10 @@ def oracle_params(params, dtype, act=None):
     }
 
 
-def measure(act, params, dtype, size="reduced", peers=True):
+def measure(act, params, dtype, size="reduced", peers=True, levels=("accurate",)):
     """(xs, {implementation: (forward ulps, derivative ulps)}); None where an
-    implementation has no such kind."""
+    implementation has no such kind. With ``levels`` including "fast", the fast level's
+    errors are over its bound (``fast_bound_ulps``): at most 1 where it holds."""
     xs = sweep(dtype, size, act.kinks_at(params))
     truths = [truth(act.name, which, xs, oracle_params(params, dtype, act)) for which in (0, 1)]
     errors = {
@@ -145,6 +152,21 @@ def measure(act, params, dtype, size="reduced", peers=True):
             None if got is None else ulp_errors(got, truths[which], dtype)
             for which, got in enumerate(pair)
         )
-        for impl, pair in outputs(act, params, xs, peers).items()
+        for impl, pair in outputs(act, params, xs, peers, levels).items()
     }
+    if "fast" in levels:
+        fast = FASTGRAD["fast"]
+        errors[fast + " / bound"] = tuple(
+            errs / fast_bound_ulps(act, truths[which], dtype)
+            for which, errs in enumerate(errors[fast])
+        )
     return xs, errors
+
+
+def fast_bound_ulps(act, truths, dtype):
+    """The fast level's bound in ulps of each truth: FAST_MAX_RELATIVE relative to the
+    truth, in float32; never tighter than the accurate bound (``max_ulps``: the results
+    below the smallest normal number, and float64, whose fast level is the accurate)."""
+    if np.dtype(dtype) != np.float32:
+        return np.full(len(truths), act.max_ulps)
+    return relative_bound_ulps(truths, dtype, FAST_MAX_RELATIVE, act.max_ulps)

@@ -315,3 +315,18 @@ def ulp_errors(actual, truths, dtype):
         for i in near:
             errs[i] = float(abs(mp.mpf(float(a[i])) - truths[i]) / mp.mpf(float(spacing[i])))
     return errs
+
+
+def relative_bound_ulps(truths, dtype, relative, at_least):
+    """Per truth, the ulps (as ``ulp_errors`` counts them) that an error of ``relative``
+    times |truth| makes, and never fewer than ``at_least`` (what a bound stated as a
+    relative error allows below the smallest normal number, where the ulp is the smallest
+    subnormal). inf where the truth is infinite or NaN (``ulp_errors`` scores those 0 or
+    inf itself)."""
+    info = np.finfo(dtype)
+    hi = np.array([float(t) if mp.isfinite(t) else np.inf for t in truths])
+    finite = np.isfinite(hi)
+    _, exponent = np.frexp(np.maximum(np.abs(np.where(finite, hi, 1.0)), float(info.tiny)))
+    spacing = np.ldexp(1.0, exponent - 1 - info.nmant)
+    allowed = np.maximum(relative * np.abs(np.where(finite, hi, 0.0)) / spacing, at_least)
+    return np.where(finite, allowed, np.inf)

@@ -309,7 +309,8 @@ def test_remembered_parameters_are_still_validated_by_type_and_dtype():
 
 
 def test_parameters_with_pytorch_names_and_defaults():
-    """Keyword names and defaults as in torch.nn.functional (threshold: both required)."""
+    """Keyword names and defaults as in torch.nn.functional (threshold: both required),
+    then fastgrad's own ``accuracy=None`` (the process-wide level), last."""
     import inspect
 
     expected = {
@@ -327,7 +328,8 @@ def test_parameters_with_pytorch_names_and_defaults():
         for suffix in ("", "_grad", "_backward", "_fwd_grad"):
             sig = inspect.signature(getattr(fg, act.name + suffix)).parameters
             kw = {n: p.default for n, p in sig.items() if n not in ("x", "grad_out", "out")}
-            assert kw == expected.get(act.name, {}), act.name + suffix
+            assert kw == {**expected.get(act.name, {}), "accuracy": None}, act.name + suffix
+            assert list(kw)[-1] == "accuracy"
 
 
 def test_changing_a_parameter_value_compiles_nothing():

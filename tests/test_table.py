@@ -36,6 +36,7 @@ def test_every_activation_has_a_reference_and_an_oracle(act):
 
 def test_nothing_public_outside_the_table():
     utilities = {"TABLE", "get_num_threads", "set_num_threads", "reference"}
+    utilities |= {"ACCURACY_LEVELS", "get_accuracy", "set_accuracy"}
     assert set(fg.__all__) == set(public_names()) | utilities
     assert set(oracle.ORACLES) == {act.name for act in TABLE}
 
@@ -56,6 +57,7 @@ def test_signatures_show_the_parameters(act):
         expected += list(inspect.signature(act.params).parameters)
     if act.variant is not None:
         expected.append(act.variant.param)
+    expected.append("accuracy")
     assert list(sig.parameters) == expected
     assert list(inspect.signature(getattr(fg, act.name + "_backward")).parameters)[:2] == [
         "grad_out",
@@ -144,7 +146,8 @@ def test_the_harness_tables_agree_with_the_rows():
     names = {act.name for act in TABLE}
     assert set(_ONNX_NODES) <= names
     for act in TABLE:
-        ours = set(inspect.signature(getattr(fg, act.name)).parameters) - {"x", "out"}
+        ours = set(inspect.signature(getattr(fg, act.name)).parameters)
+        ours -= {"x", "out", "accuracy"}
         for oracle_function in oracle.ORACLES[act.name]:
             parameters = inspect.signature(oracle_function).parameters
             assert set(parameters) - {"x"} == ours, act.name

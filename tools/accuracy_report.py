@@ -3,9 +3,11 @@
     python -m tools.accuracy_report [--size full|reduced] [--out plots]   (make accuracy)
 
 For every activation and parameter set in the table, in float32 and float64: the maximum
-error in ulps of fastgrad's forward and derivative against the mpmath oracle, and of the
-NumPy reference, PyTorch and ONNX Runtime (forward only; "-" where it has no operator or
-is not installed) on the same inputs. Writes
+error in ulps of fastgrad's forward and derivative against the mpmath oracle (at its
+accurate level, and at accuracy="fast" where float32 has fast math of its own, with the
+largest error over the fast level's bound), and of the NumPy reference, PyTorch and ONNX
+Runtime (forward only; "-" where it has no operator or is not installed) on the same
+inputs. Writes
 ``<out>/accuracy.md`` (the table), ``<out>/accuracy.json`` (the same maxima as numbers,
 for the speed-against-error figure) and ``<out>/accuracy_<name>.png``; the sweep is
 ``harness.accuracy.sweep`` (see there), the ulps ``harness.oracle.ulp_errors``.
@@ -19,7 +21,7 @@ import numpy as np
 
 from fastgrad._table import TABLE, cases
 from fastgrad.plotting import accuracy_figure
-from harness.accuracy import SWEEP_SIZES, measure
+from harness.accuracy import FASTGRAD, SWEEP_SIZES, measure
 from harness.cases import param_sets
 
 QUANTITIES = ("forward", "derivative")
@@ -60,7 +62,11 @@ def main(argv=None):
             if index == 0:
                 figure = act.name
             for dtype in (np.float32, np.float64):
-                xs, errors = measure(act, params, dtype, args.size)
+                variant = act.variant and params.get(act.variant.param)
+                fast = dtype == np.float32 and act.fast_math(variant or None) is not None
+                levels = ("accurate", "fast") if fast else ("accurate",)
+                xs, errors = measure(act, params, dtype, args.size, levels=levels)
+                over_bound = errors.pop(FASTGRAD["fast"] + " / bound", None)
                 label = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
                 case = _case_label(act, params)
                 for k, kind in enumerate(QUANTITIES):
@@ -68,9 +74,16 @@ def main(argv=None):
                         worst.setdefault(case, {}).setdefault(np.dtype(dtype).name, {})[kind] = {
                             impl: _worst(xs, e[k]) for impl, e in errors.items()
                         }
-                    cells = [
+                    cells = [_cell(xs, errors["fastgrad"][k])]
+                    cells.append(
+                        f"{_cell(xs, errors[FASTGRAD['fast']][k])} "
+                        f"({_worst(xs, over_bound[k]):.2f} of its bound)"
+                        if over_bound
+                        else "same kernels"
+                    )
+                    cells += [
                         _cell(xs, errors[i][k]) if i in errors else "not installed"
-                        for i in ("fastgrad", "numpy", "torch")
+                        for i in ("numpy", "torch")
                     ]
                     onnx = errors.get("onnxruntime")
                     cells.append("-" if onnx is None or onnx[k] is None else _cell(xs, onnx[k]))
@@ -91,11 +104,13 @@ def main(argv=None):
     header = [
         f"Maximum error in ulps against mpmath (40 digits) over finite x, {args.size} sweep "
         f"({SWEEP_SIZES[args.size]} points per range; `make accuracy`). Non-finite inputs "
-        "whose result is a wrong NaN or infinity are named.",
+        'whose result is a wrong NaN or infinity are named. fastgrad fast: accuracy="fast", '
+        "with its largest error over its bound (2^-20 relative; the accurate bound below the "
+        'smallest normal number); "same kernels" where the fast level runs the accurate ones.',
         "",
-        "| activation | parameters | dtype | kind | fastgrad | NumPy reference | PyTorch "
-        "| ONNX Runtime |",
-        "|---|---|---|---|---|---|---|---|",
+        "| activation | parameters | dtype | kind | fastgrad | fastgrad fast | NumPy reference "
+        "| PyTorch | ONNX Runtime |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     (args.out / "accuracy.md").write_text("\n".join(header + rows) + "\n")
     (args.out / "accuracy.json").write_text(json.dumps(worst, indent=1, sort_keys=True) + "\n")

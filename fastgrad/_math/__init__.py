@@ -24,6 +24,9 @@ class Elementary(NamedTuple):
     # factor 2^-lift_bits that brings a product of it back with one rounding
     exp_lifted: object
     unlift: object
+    # (x, x_lo) -> exp_lifted(x + x_lo) for x in [exp_min_arg, 0] only, no limits checked
+    # (``exp.make_exp``): for callers that select their own results outside
+    exp_lifted_in_range: object
     log1p: object
     tanh: object
     sech2: object  # 1 - tanh(x)^2
@@ -39,12 +42,13 @@ class Elementary(NamedTuple):
 
 
 def _build(fmt):
-    exp, expm1, exp_lifted, unlift = make_exp(fmt)
+    exp, expm1, exp_lifted, unlift, exp_lifted_in_range = make_exp(fmt)
     return Elementary(
         exp,
         expm1,
         exp_lifted,
         unlift,
+        exp_lifted_in_range,
         make_log1p(fmt),
         *make_tanh(fmt, exp),
         *make_normal(fmt, exp, exp_lifted),

@@ -54,15 +54,23 @@ def lift_bits(fmt):
 
 
 def make_exp(fmt, use_ldexp=NATIVE_LDEXP):
-    """(exp, expm1, exp_lifted, unlift) for the dtype ``fmt``; ``use_ldexp`` picks how
-    2^k is applied (the two ways give the same bits: both round once).
+    """(exp, expm1, exp_lifted, unlift, exp_lifted_in_range) for the dtype ``fmt``;
+    ``use_ldexp`` picks how 2^k is applied (the two ways give the same bits: both round
+    once).
 
     ``exp_lifted(x)`` is exp(x) * 2^lift_bits computed with the same single rounding at
     a higher exponent, so it never underflows for x <= 0: a product such as x * exp(x),
     whose true value is subnormal or barely normal, keeps all its digits until one
     final multiplication by ``unlift`` = 2^-lift_bits rounds it once (where exp(x) is
     already subnormal, x * exp(x) rounded twice: up to hundreds of subnormal ulps off).
-    ``exp_lifted(x) * unlift`` is exp(x), bit for bit."""
+    ``exp_lifted(x) * unlift`` is exp(x), bit for bit.
+
+    ``exp_lifted_in_range(x, x_lo)`` is ``exp_lifted(x + x_lo)`` (x_lo a small
+    correction, folded into the reduced argument) for x in [exp_min_arg, 0], with fewer
+    operations, for callers that select their own results outside it: no limits are
+    checked, and since 2^(k + lift_bits) is a normal number for every such x, one
+    multiplication applies it (exact), its bits made from the rounding sum's by one
+    integer subtraction and a shift. Elsewhere its value is meaningless (NaN stays NaN)."""
     F, Bits = fmt.float, fmt.int
     one, zero, inf = F(1), F(0), F(np.inf)
     log2e = F(1 / np.log(2))
@@ -93,7 +101,9 @@ def make_exp(fmt, use_ldexp=NATIVE_LDEXP):
         shifted = fma(x, log2e, round_shift)
         kf = shifted - round_shift
         k = Bits(Bits(F(shifted).view(Bits) << k_shift) >> k_shift)
-        return k, fma(-kf, ln2_lo, x - kf * ln2_hi)  # x - kf*ln2_hi is exact
+        # kf*ln2_hi is exact (LN2_HI's low bits are zero), so one FMA rounds x - kf*ln2_hi
+        # as the subtraction would, one instruction fewer
+        return k, fma(-kf, ln2_lo, fma(-kf, ln2_hi, x))
 
     if use_ldexp:
 
@@ -148,4 +158,16 @@ def make_exp(fmt, use_ldexp=NATIVE_LDEXP):
         y = x if x == zero else y  # expm1(-0.0) = -0.0
         return with_limits(x, y, expm1_min, -one)
 
-    return exp, expm1, exp_lifted, unlift
+    # the bits of 2^(k + lift) are ((shifted's bits) - in_range_offset) << mbits, where
+    # shifted's bits are round_shift's plus k (``reduce``)
+    in_range_offset = Bits(np.array(round_shift, F).view(Bits) - (lift + bias))
+
+    @scalar
+    def exp_lifted_in_range(x, x_lo):
+        shifted = fma(x, log2e, round_shift)
+        kf = shifted - round_shift
+        r = fma(-kf, ln2_lo, fma(-kf, ln2_hi, x)) + x_lo
+        power = Bits((F(shifted).view(Bits) - in_range_offset) << mbits).view(F)
+        return (one + exp_of_reduced_minus_one(r)) * power
+
+    return exp, expm1, exp_lifted, unlift, exp_lifted_in_range

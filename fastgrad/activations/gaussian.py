@@ -62,6 +62,61 @@ def gelu(F, m):
     return forward, derivative
 
 
+def gelu_fast(F, m):
+    """gelu at the fast accuracy level (``fastgrad._accuracy``): within 2^-20 relative.
+
+    Computed: as ``gelu``, x*Q(t) with t = |x| and Q(t) = exp(-t^2/2) * T(w)/(t + K) (the
+    same fitted T, ``fastgrad._math.normal``), evaluated with plain roundings: no
+    correction terms for the division and the products, and no separate polynomial
+    for small t. t^2 is still split exactly (an FMA) and exp lifted, so the left tail
+    keeps its relative accuracy down to the subnormal results (gelu(-10) = -7.6e-23).
+    Derivative: 1 + E*(t/sqrt(2*pi) - G) for x >= 0 (E = exp(-t^2/2), G = Q(t)/E: no
+    cancellation, the sum is near 1); for x < 0, E*(G - t/sqrt(2*pi)), which cancels
+    towards the root at x = -0.75179: there (t <= 1.5) (root - t)*B(t), ``gelu``'s form.
+    """
+    fmt = FORMATS[np.dtype(F)]
+    zero, neg_zero, half, one = F(0), F(-0.0), F(0.5), F(1)
+    inv_sqrt_2pi = F(1 / np.sqrt(2 * np.pi))
+    t_max = fmt.const("NORMAL_TAIL_MAX")
+    k, centre = fmt.const("NORMAL_K"), fmt.const("NORMAL_CENTRE")
+    tail_poly = polynomial(fmt.const("NORMAL_TAIL"))
+    root_hi, root_lo = fmt.const("GELU_ROOT_HI"), fmt.const("GELU_ROOT_LO")
+    root_span, root_poly = fmt.const("GELU_ROOT_SPAN"), polynomial(fmt.const("GELU_ROOT_POLY"))
+    root_center = fmt.const("GELU_ROOT_CENTER")
+    exp_lifted_in_range, unlift = m.exp_lifted_in_range, m.unlift
+
+    @scalar
+    def gauss_and_ratio(t):
+        """(E, G) for t >= 0: E = exp(-t^2/2) * 2^lift_bits (never subnormal up to t_max),
+        G = Q(t)/exp(-t^2/2) = T(w)/(t + K). Meaningless beyond t_max (callers select)."""
+        h = t * t
+        e = exp_lifted_in_range(-half * h, -half * fma(t, t, -h))  # t^2 = h + its error
+        q = one / (t + k)
+        return e, tail_poly(fma(t - k, q, -centre)) * q
+
+    @scalar
+    def forward(x, a, b):
+        t = abs(x)
+        e, g = gauss_and_ratio(t)
+        xq = ((x * e) * g) * unlift  # x*Q(t), a zero with x's sign where it underflows
+        y = xq if x <= zero else x - xq
+        y = neg_zero if x < -t_max else y
+        return x if x > t_max else y
+
+    @scalar
+    def derivative(x, a, b):
+        t = abs(x)
+        e, g = gauss_and_ratio(t)
+        right = fma(e * unlift, fma(t, inv_sqrt_2pi, -g), one)
+        left = (e * fma(-t, inv_sqrt_2pi, g)) * unlift
+        near_root = root_poly(t - root_center) * ((root_hi - t) + root_lo)
+        d = right if x >= zero else (near_root if t <= root_span else left)
+        d = zero if x < -t_max else d
+        return one if x > t_max else d
+
+    return forward, derivative
+
+
 def gelu_tanh(F, m):
     """Gaussian error linear unit, tanh approximation (PyTorch's approximate='tanh').
 

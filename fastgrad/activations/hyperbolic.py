@@ -35,6 +35,36 @@ def tanh(F, m):
     return forward, derivative
 
 
+def tanh_fast(F, m):
+    """tanh at the fast accuracy level (``fastgrad._accuracy``): within 2^-20 relative.
+
+    Computed: as ``tanh`` (1 - 2E/(1 + E) with E = exp(-2|x|) for |x| > 0.55, the
+    polynomial below, sign copied from x), with plain roundings: no correction for the
+    rounding of 1 + E and of the division. Derivative: 4E/(1 + E)^2, the same way.
+    """
+    fmt = FORMATS[np.dtype(F)]
+    one, two, four = F(1), F(2), F(4)
+    small_poly = polynomial(fmt.const("TANH_SMALL"))
+    small_max = fmt.const("TANH_SMALL_MAX")
+    exp = m.exp
+
+    @scalar
+    def forward(x, a, b):
+        t = abs(x)
+        big = exp(-two * t)
+        far = fma(-two * big, one / (one + big), one)
+        near = fma(t * (t * t), small_poly(t * t), t)
+        return math.copysign(near if t <= small_max else far, x)
+
+    @scalar
+    def derivative(x, a, b):
+        big = exp(-two * abs(x))
+        q = one / (one + big)
+        return (four * big) * (q * q)
+
+    return forward, derivative
+
+
 def tanh_from_output(F, m):
     """tanh's derivative given its output y = tanh(x), as PyTorch's
     ``tanh_backward(grad, output)`` takes it (autograd saves y, not x).

@@ -8,6 +8,7 @@ from .._jit import scalar
 from .._math._format import FORMATS
 from .._math.compensated import reciprocal_of_sum
 from .._math.fma import fma
+from .._math.polynomial import polynomial
 from .._math.root import near_root
 from ._params import real
 
@@ -39,6 +40,31 @@ def sigmoid(F, m):
         q, c = reciprocal_of_sum(one, e, one)
         d = e * (q * q)
         return fma(d, two * c, d)
+
+    return forward, derivative
+
+
+def sigmoid_fast(F, m):
+    """sigmoid at the fast accuracy level (``fastgrad._accuracy``): within 2^-20 relative.
+
+    Computed: as ``sigmoid`` (e = exp(-|x|), 1/(1 + e) or e/(1 + e)), with plain
+    roundings: no correction for the rounding of 1 + e and of the division (about 2
+    ulps, where the correction gives 1). Derivative: e/(1 + e)^2, the same way.
+    """
+    zero, one = F(0), F(1)
+    exp = m.exp
+
+    @scalar
+    def forward(x, a, b):
+        e = exp(-abs(x))
+        s = one / (one + e)
+        return s if x >= zero else e * s
+
+    @scalar
+    def derivative(x, a, b):
+        e = exp(-abs(x))
+        s = one / (one + e)
+        return e * (s * s)
 
     return forward, derivative
 
@@ -164,6 +190,39 @@ def silu(F, m):
         return zero if x == -inf else d
 
     return forward, derivative
+
+
+def silu_fast(F, m):
+    """silu at the fast accuracy level (``fastgrad._accuracy``): within 2^-20 relative.
+
+    Computed: as ``silu`` (the left tail's e lifted, so subnormal results round once),
+    with plain roundings in the derivative: sigmoid(|x|) = 1/(1 + e) without the
+    correction for the rounding of 1 + e and of the division. Near the derivative's
+    root the same (x - x0)*C(x) form, x - x0 exact there (x and x0 within a factor 2).
+    """
+    fmt = FORMATS[np.dtype(F)]
+    zero, one, inf = F(0), F(1), F(np.inf)
+    exp_lifted, unlift = m.exp_lifted, m.unlift
+    form = fmt.const("SILU_ROOT_FORM")
+    root_hi, root_lo = form["root"]
+    span_lo, span_hi = form["span"]
+    center, root_poly = form["center"], polynomial(form["poly"])
+    accurate_forward, _ = silu(F, m)
+
+    @scalar
+    def derivative(x, a, b):
+        lifted = exp_lifted(-abs(x))
+        e = lifted * unlift
+        q = one / (one + e)
+        right = q * fma(x, e * q, one)
+        left = ((lifted * q) * fma(x, q, one)) * unlift
+        d = right if x >= zero else left
+        near_root = root_poly(x - center) * ((x - root_hi) - root_lo)
+        d = near_root if (span_lo <= x and x <= span_hi) else d
+        d = one if x == inf else d
+        return zero if x == -inf else d
+
+    return accurate_forward, derivative
 
 
 def log_sigmoid(F, m):

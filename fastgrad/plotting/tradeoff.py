@@ -17,6 +17,7 @@ from ._pyplot import pyplot
 # (implementation in the accuracy JSON, the benchmark's name of its timed call, label, colour)
 IMPLEMENTATIONS = (
     ("fastgrad", "fastgrad_out", "fastgrad", "C0"),
+    ("fastgrad fast", "fastgrad_fast_out", 'fastgrad accuracy="fast"', "C9"),
     ("torch", "torch_out", "PyTorch", "C3"),
     ("onnxruntime", "onnxruntime_out", "ONNX Runtime", "C2"),
     ("numpy", "numpy", "NumPy reference", "C1"),
