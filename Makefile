@@ -7,10 +7,10 @@ BENCH_JSON := bench/results/latest.json
 
 .PHONY: test test-portable bench plots lint accuracy compile clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench,plot,dev,peers,duck]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,bench,plot,dev,peers,duck]'
 	touch $(STAMP)
 
 # Every kernel compiled into Numba's on-disk cache, on all cores (seconds when cached).

@@ -10,22 +10,32 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 from . import _numba, reference
 from ._accuracy import LEVELS as ACCURACY_LEVELS
 from ._accuracy import get_accuracy, set_accuracy
-from ._api import build_public_functions
-from ._kinds import kinds_of
-from ._table import ALIASES, BY_NAME, TABLE
+from ._table import TABLE
 from ._threads import get_num_threads, set_num_threads
 
-_functions = build_public_functions(TABLE)
-# PyTorch's other names (swish for silu, logsigmoid): the same function objects
-_functions.update(
-    {
-        alias + kind.suffix: _functions[name + kind.suffix]
-        for alias, name in ALIASES.items()
-        for kind in kinds_of(BY_NAME[name])
-    }
-)
+__version__ = "0.1.0"
 
-# The public functions are the table's: adding an activation to the table adds its four
+
+def _public_functions():
+    """{public name: function}: the table's activations x kinds, and their aliases."""
+    from ._api import build_public_functions
+    from ._kinds import kinds_of
+    from ._table import ALIASES, BY_NAME
+
+    functions = build_public_functions(TABLE)
+    # PyTorch's other names (swish for silu, logsigmoid): the same function objects
+    functions.update(
+        {
+            alias + kind.suffix: functions[name + kind.suffix]
+            for alias, name in ALIASES.items()
+            for kind in kinds_of(BY_NAME[name])
+        }
+    )
+    return functions
+
+
+_functions = _public_functions()
+# The public functions are the table's: adding an activation to the table adds its
 # functions here, with nothing to edit in this file.
 globals().update(_functions)
 # ... and makes them callable inside the user's @njit code (Numba overloads)
@@ -41,4 +51,3 @@ __all__ = [
     "set_num_threads",
     *_functions,
 ]
-__version__ = "0.1.0"

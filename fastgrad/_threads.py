@@ -27,8 +27,8 @@ project's 2-core machines (README, "Threads and processes"):
   so results do not depend on the thread count.
 
 The thread count is process-wide: ``set_num_threads`` in any thread sets it for every
-thread. Its default is the number of CPUs this process may run on, or
-``FASTGRAD_NUM_THREADS`` when set.
+thread. Its default is ``FASTGRAD_NUM_THREADS`` when set, else ``OMP_NUM_THREADS`` when
+set (Dask's workers set it to 1), else the number of CPUs this process may run on.
 """
 
 import math
@@ -114,8 +114,27 @@ def _env_threads():
     return _bounded(int(digits), "FASTGRAD_NUM_THREADS")
 
 
+def _omp_threads():
+    """OMP_NUM_THREADS's first (outermost) value, where FASTGRAD_NUM_THREADS is unset: the
+    variable Dask's workers, job schedulers and BLAS builds set to keep a process to its
+    share of the cores (None where unset; a value that is not a positive integer is
+    ignored with a warning, as OpenMP runtimes ignore it)."""
+    value = os.environ.get("OMP_NUM_THREADS")
+    if not value:
+        return None
+    first = value.split(",")[0].strip()
+    if not (first.isascii() and first.isdigit()) or int(first) < 1:
+        warnings.warn(
+            f"fastgrad: OMP_NUM_THREADS={value!r} is not a positive integer; ignored",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    return _bounded(int(first), "OMP_NUM_THREADS")
+
+
 # Read on every call's size test (module attribute: cheaper than a function call).
-current = _env_threads() or available_cpus()
+current = _env_threads() or _omp_threads() or available_cpus()
 
 
 def set_num_threads(n):
