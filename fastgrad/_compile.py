@@ -9,7 +9,7 @@ and ``make bench`` run it first).
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
@@ -24,7 +24,7 @@ def _compile_one(name, variant, dtype, level=ACCURATE):
     for kind in kernels.names():
         for parallel in (False, True):
             kernels.get(kind, parallel)  # compiles, or loads from the cache
-    return name, variant, np.dtype(dtype).name
+    return name, variant, np.dtype(dtype).name, kernels.level
 
 
 def _compile_helpers():
@@ -41,11 +41,13 @@ def _compile_helpers():
     _half.to_float16(values, np.zeros(1, np.uint16))
 
 
-def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None):
+def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None, progress=None):
     """Compile (or load from the cache) every kernel (every variant, both accuracy levels)
     of ``names`` (default: the whole table) in ``dtypes``, in ``processes`` worker
-    processes (default: one per core). float16 calls use the float32 fast kernels.
-    Returns the (activation, variant, dtype) triples done."""
+    processes (default: one per core; one, in this process, inside a daemonic process such
+    as a Dask worker's ``client.run``, which may not start children). float16 calls use
+    the float32 fast kernels. ``progress(done, total, job)`` is called as each kernel set
+    is ready. Returns the (activation, variant, dtype, level) of each set done."""
     from ._table import BY_NAME, TABLE
 
     _compile_helpers()
@@ -58,9 +60,19 @@ def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None):
         if BY_NAME[n].fast_math(v) is not None and "float32" in dtypes
     ]
     processes = processes or os.cpu_count() or 1
+    if multiprocessing.current_process().daemon:
+        processes = 1
+    report = progress or (lambda done, total, job: None)
     if processes == 1:
-        return [_compile_one(*job) for job in jobs]
+        done = []
+        for job in jobs:
+            done.append(_compile_one(*job))
+            report(len(done), len(jobs), done[-1])
+        return done
     # spawn: a child starts with a fresh Numba (no compiler state copied mid-use)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(processes, mp_context=context) as pool:
-        return list(pool.map(_compile_one, *zip(*jobs, strict=True)))
+        futures = [pool.submit(_compile_one, *job) for job in jobs]
+        for count, future in enumerate(as_completed(futures), 1):
+            report(count, len(jobs), future.result())
+        return [future.result() for future in futures]

@@ -44,7 +44,14 @@ def main(argv=None):
         parser.error("--processes must be at least 1")
     names = [ALIASES.get(n, n) for n in args.names] or None
     start = time.perf_counter()
-    done = compile_kernels(names, tuple(args.dtypes), args.processes)
+
+    def progress(count, total, job):
+        name, variant, dtype, level = job
+        label = name + (f" ({variant})" if variant else "") + f" {dtype}"
+        label += "" if level == "accurate" else f" {level}"
+        print(f"[{count}/{total}] {label} ({time.perf_counter() - start:.1f} s)", flush=True)
+
+    done = compile_kernels(names, tuple(args.dtypes), args.processes, progress)
     print(f"fastgrad: {len(done)} kernel sets ready in {time.perf_counter() - start:.1f} s")
 
 

@@ -175,3 +175,27 @@ def test_a_bad_omp_num_threads_is_ignored_with_a_warning():
     )
     assert done.returncode == 0, done.stderr
     assert "OMP_NUM_THREADS='lots' is not a positive integer; ignored" in done.stderr
+
+
+def _compile_in_a_daemon(queue):
+    from fastgrad._compile import compile_kernels
+
+    try:
+        queue.put(compile_kernels(["relu"], ("float32",)))
+    except Exception as error:  # reported to the parent, which fails the test
+        queue.put(repr(error))
+
+
+def test_compile_works_in_a_daemonic_process(tmp_path, monkeypatch):
+    """A Dask worker's ``client.run`` (and any daemonic pool worker) may not start child
+    processes: compile_kernels then compiles in the process itself."""
+    import multiprocessing
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    worker = context.Process(target=_compile_in_a_daemon, args=(queue,), daemon=True)
+    worker.start()
+    result = queue.get(timeout=600)
+    worker.join(timeout=60)
+    assert result == [("relu", None, "float32", "accurate")], result

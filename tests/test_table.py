@@ -107,6 +107,7 @@ def test_compile_command_line(tmp_path):
     assert wrong.returncode == 2 and "unknown activation(s): nonsense" in wrong.stderr
     done = run("relu", "--dtypes", "float32", "--processes", "1")
     assert done.returncode == 0 and "1 kernel sets ready" in done.stdout, done.stderr
+    assert done.stdout.startswith("[1/1] relu float32 ("), done.stdout  # progress first
     names = {p.name.split("__")[0] for p in tmp_path.rglob("_templates.*.nbi")}
     assert names == {"_templates.relu"}, names
 
