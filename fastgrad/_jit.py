@@ -40,7 +40,9 @@ Each option is a deliberate choice:
 import contextlib
 import os
 import signal
+import sys
 import threading
+import time
 import warnings
 
 import llvmlite.binding as _llvm
@@ -314,6 +316,27 @@ def _problem_with(dispatcher, signature):
     return None if loaded == wanted else f"it holds {loaded}, not {wanted}"
 
 
+# A first call whose kernel took longer than this to compile says so, once per process, on
+# stderr (a cold cache otherwise looks like a hang: 0.2-5 s per kernel), unless
+# FASTGRAD_QUIET_COMPILE is set to a non-empty value.
+COLD_NOTICE_SECONDS = 1.0
+_cold_noticed = False
+
+
+def _notice_cold_compile(seconds, name):
+    global _cold_noticed
+    if _cold_noticed or seconds < COLD_NOTICE_SECONDS or os.environ.get("FASTGRAD_QUIET_COMPILE"):
+        return
+    _cold_noticed = True
+    print(
+        f"fastgrad: compiled {' '.join(name.split('__')[:-1])} in {seconds:.1f} s on first use "
+        "(kernels are cached on disk afterwards; `python -m fastgrad.compile` compiles them "
+        "all ahead; FASTGRAD_QUIET_COMPILE=1 silences this note)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def compile_kernel(dispatcher, signature):
     """Compile (or load from the cache) ``dispatcher`` for ``signature`` with 512-bit
     vectors preferred; then close compiling again, so that calls with any other argument
@@ -331,9 +354,11 @@ def compile_kernel(dispatcher, signature):
         if signature in dispatcher.overloads:
             return dispatcher
         cache = dispatcher._cache
+        started = time.perf_counter()
         try:
             _compile(dispatcher, signature)
             problem = _problem_with(dispatcher, signature)
+            _notice_cold_compile(time.perf_counter() - started, dispatcher.py_func.__name__)
         except Exception as exc:
             if isinstance(cache, _NullCache):
                 raise  # no cache: the error is the compiler's, not the cache's

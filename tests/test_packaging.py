@@ -199,3 +199,17 @@ def test_compile_works_in_a_daemonic_process(tmp_path, monkeypatch):
     result = queue.get(timeout=600)
     worker.join(timeout=60)
     assert result == [("relu", None, "float32", "accurate")], result
+
+
+@pytest.mark.parametrize("quiet", ["", "1"])
+def test_a_cold_first_call_says_so_once_unless_asked_not_to(tmp_path, quiet):
+    """With an empty cache, gelu's first calls compile for seconds: one note on stderr
+    (not two), none with FASTGRAD_QUIET_COMPILE=1; stdout untouched."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "FASTGRAD_QUIET_COMPILE": quiet}
+    code = "import numpy as np, fastgrad as fg; fg.gelu(np.ones(3)); fg.gelu_grad(np.ones(3))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert done.returncode == 0 and done.stdout == "", done.stderr
+    notes = done.stderr.count("fastgrad: compiled gelu none forward float64 serial in")
+    assert notes == (0 if quiet else 1), done.stderr
