@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -57,3 +59,22 @@ def kernel_arguments(name, x, g, alias="none"):
         "backward_from_output": (g, src, out),
         "fwd_grad": (src, out, np.empty_like(x)),
     }[name]
+
+
+# Thread-count variables as the test session found them. Dask's Nanny sets
+# OMP_NUM_THREADS=1 (and MKL's, OpenBLAS's) in the *parent* process's environment when a
+# cluster starts (``distributed.nanny.pre-spawn-environ``) and leaves it there: every
+# later test's subprocess would then run fastgrad on one thread (which follows
+# OMP_NUM_THREADS), and the thread tests would test less without failing.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+_AT_START = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+
+
+@pytest.fixture(autouse=True)
+def _thread_variables_restored():
+    yield
+    for name, value in _AT_START.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
