@@ -77,12 +77,20 @@ def speed_accuracy_figure(medians, accuracy, dtype, kind, path, cpu="unknown CPU
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(names) :]:
         ax.axis("off")
-    if names:
-        axes.flat[0].legend(fontsize=7)
+    # one legend for the figure, naming every implementation drawn in any panel (the first
+    # panel may lack some: relu has no fast level of its own)
+    drawn = {(label, colour) for pts in found.values() for label, colour, _, _ in pts}
+    handles = [
+        plt.Line2D([], [], ls="", marker="o", color=colour, label=label)
+        for _, _, label, colour in IMPLEMENTATIONS
+        if (label, colour) in drawn
+    ]
+    if handles:
+        fig.legend(handles=handles, loc="upper right", fontsize=8, ncol=len(handles))
     fig.suptitle(
         f"Speed against error, {kind}, {dtype}: lower left is better (dotted: 4 ulps). Times: {cpu}"
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.975))
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
