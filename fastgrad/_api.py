@@ -34,7 +34,7 @@ from ._docs import document
 from ._kernels import kernel_set
 from ._kinds import kinds_of
 from ._params import Params, params_key
-from ._run import run_chunked, run_half
+from ._run import run_chunked, run_half, run_repeated_grad_out
 
 
 def _kernel_picker(activation, kind, params, fn):
@@ -54,16 +54,22 @@ def _kernel_picker(activation, kind, params, fn):
     resolved = {}  # (dtype, keywords, their types) -> (serial kernel, a, b)
 
     def pick(inputs, kw):
+        """(kernel, a, b) for the input arrays: the kernel serial, chunked on threads,
+        through float16 blocks, or with a grad_out of one element repeated (where x has
+        more)."""
         arr = inputs[-1]
         dtype = arr.dtype
         parallel = arr.size >= threshold and _threads.current > 1
         compute = COMPUTE_DTYPE[dtype]
         value, level, a, b = params.resolve(kw, compute, fn) if kw or required else default
+        threads = _threads.current if parallel else 1
         if dtype is F16:  # rounding to float16 hides the fast level's error (``_accuracy``)
             serial = kernel_set(activation, compute, value, FAST).get(kind.name, False)
-            threads = _threads.current if parallel else 1
             return functools.partial(run_half, serial, n_out, threads), a, b
         kernels = kernel_set(activation, dtype, value, level or _accuracy.current)
+        if len(inputs) == 2 and inputs[0].size != arr.size:
+            serial = kernels.get(kind.name, False)
+            return functools.partial(run_repeated_grad_out, serial, threads), a, b
         kernel = kernels.get(kind.name, parallel)
         if parallel:
             kernel = functools.partial(run_chunked, kernel, n_out)
@@ -166,6 +172,8 @@ def _make_function(activation, kind, params):
             return _duck.call(public, inputs, out, kw, n_out, dtype)
         if two_inputs:
             g, arr, result = coerce_pair(*inputs, fn_name, what)
+            if g.size != arr.size and arr.dtype is F16:  # float16 blocks take full arrays
+                g = np.ascontiguousarray(np.broadcast_to(g.reshape(()), arr.shape))
             arrays = (g, arr)
         else:
             arr, result = as_array(inputs[0], fn_name)

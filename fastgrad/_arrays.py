@@ -48,8 +48,10 @@ def _coerce(x, fn, what):
 
 
 def coerce_pair(grad_out, x, fn, what="x"):
-    """Both inputs as C-contiguous arrays of one shape (NumPy's broadcasting: a scalar or
-    smaller grad_out, or x, is repeated) and the result dtype."""
+    """Both inputs as C-contiguous arrays of one shape (NumPy's broadcasting: a smaller
+    grad_out, or x, is repeated) and the result dtype; except a grad_out of one element
+    where x has the broadcast shape, which stays one element (``_run``'s
+    ``run_repeated_grad_out`` repeats it a block at a time: no array of x's size)."""
     x, x_result = _coerce(x, fn, what)
     if type(grad_out) in _duck.PYTHON_NUMBERS:  # NumPy's rule: a Python number takes x's dtype
         try:
@@ -67,8 +69,11 @@ def coerce_pair(grad_out, x, fn, what="x"):
                 f"{fn}: grad_out and {what} must have broadcastable shapes, got {g.shape} "
                 f"and {x.shape}"
             ) from None
-        g = np.ascontiguousarray(np.broadcast_to(g, shape))
-        x = np.ascontiguousarray(np.broadcast_to(x, shape))
+        if g.size == 1 and shape == x.shape:
+            g = g.reshape(1)
+        else:
+            g = np.ascontiguousarray(np.broadcast_to(g, shape))
+            x = np.ascontiguousarray(np.broadcast_to(x, shape))
     if g_result is x_result:
         return g, x, x_result
     result = np.promote_types(g_result, x_result)

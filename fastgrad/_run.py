@@ -7,6 +7,9 @@ wrappers).
   partly overlap an output.
 - ``run_half``: a float32 serial kernel on float16 arrays, one block at a time through
   float32 buffers (``_half``'s conversions), on one thread or shared among several.
+- ``run_repeated_grad_out``: a serial backward kernel whose grad_out is one value for
+  every element (``fg.gelu_backward(1.0, x)``), repeated in a block-sized buffer per
+  thread instead of an array of x's size, block by block as ``run_half`` goes.
 
 Both take the kernel's arguments as its serial form does, ``(*inputs, *outputs, a, b)``
 (flat, C-contiguous), and return False, writing nothing, when the two outputs of a pair
@@ -99,12 +102,13 @@ def _block(kernel, n_in, arrays, buffers, start, stop, a, b):
         to_float16(view, array[start:stop])
 
 
-def _blocks(kernel, n_in, buffers, seats, *args):
-    """What each thread of a parallel float16 call runs: ``args`` are the inputs and
-    outputs, the slots a, b, then the counters and the block size (the chunked-kernel
-    protocol of ``run_parallel``). Each thread takes a seat (``buffers[seat]``: its
-    float32 buffers, allocated by the caller beforehand, so no helper can fail). True
-    when this thread finished the last block."""
+def _blocks(run_block, buffers, seats, *args):
+    """What each thread of a call run in blocks runs: ``args`` are the inputs and outputs,
+    the slots a, b, then the counters and the block size (the chunked-kernel protocol of
+    ``run_parallel``). Each thread takes a seat (``buffers[seat]``: its buffers, allocated
+    by the caller beforehand, so no helper can fail) and calls ``run_block(arrays, own
+    buffers, start, stop, a, b)`` for each block it takes. True when this thread finished
+    the last block."""
     *arrays, a, b, counters, block = args
     n = arrays[-1].size
     own = buffers[_take(seats, 0)]
@@ -113,8 +117,19 @@ def _blocks(kernel, n_in, buffers, seats, *args):
         start = _take(counters, 0) * block
         if start >= n:
             return last
-        _block(kernel, n_in, arrays, own, start, min(start + block, n), a, b)
+        run_block(arrays, own, start, min(start + block, n), a, b)
         last = _count_block(counters) == (n - 1) // block
+
+
+def _in_blocks(run_block, buffers, arrays, n, threads, a, b):
+    """Run ``run_block`` over the n elements of ``arrays``, block by block, on the calling
+    thread alone or shared among ``threads`` (one row of ``buffers`` each)."""
+    if threads == 1:
+        for start in range(0, n, BLOCK):
+            run_block(arrays, buffers[0], start, min(start + BLOCK, n), a, b)
+        return
+    step = functools.partial(_blocks, run_block, buffers, np.zeros(1, np.int64))
+    _threads.run_parallel(step, (*arrays, a, b), n, threads, BLOCK)
 
 
 def run_half(kernel, n_out, threads, *args):
@@ -129,10 +144,27 @@ def run_half(kernel, n_out, threads, *args):
     threads = min(threads, -(-n // BLOCK)) or 1
     buffers = np.empty((threads, len(inputs) + len(outputs), min(BLOCK, n)), np.float32)
     bits = [array.view(np.uint16) for array in (*inputs, *outputs)]
-    if threads == 1:
-        for start in range(0, n, BLOCK):
-            _block(kernel, len(inputs), bits, buffers[0], start, min(start + BLOCK, n), a, b)
-        return True
-    step = functools.partial(_blocks, kernel, len(inputs), buffers, np.zeros(1, np.int64))
-    _threads.run_parallel(step, (*bits, a, b), n, threads, BLOCK)
+    _in_blocks(functools.partial(_block, kernel, len(inputs)), buffers, bits, n, threads, a, b)
+    return True
+
+
+# ------------------------------------------------------- a grad_out repeated in blocks
+
+
+def _repeated_block(kernel, arrays, repeated, start, stop, a, b):
+    """Elements start:stop of a backward call whose grad_out is ``repeated``'s value."""
+    x, out = arrays
+    kernel(repeated[: stop - start], x[start:stop], out[start:stop], a, b)
+
+
+def run_repeated_grad_out(kernel, threads, grad_out, x, out, a, b):
+    """Call the serial backward ``kernel(grad_out, x, out, a, b)`` with ``grad_out`` one
+    element (of x's dtype) standing for every element of x, on ``threads`` threads: each
+    thread repeats it in a buffer of one block, never an array of x's size. The same bits
+    as the kernel on the repeated array: each element goes through the same loop body."""
+    (x,) = separate([x], [out])  # a block must not read what an earlier one wrote
+    n = out.size
+    threads = min(threads, -(-n // BLOCK)) or 1
+    buffers = np.full((threads, min(BLOCK, n)), grad_out[0], out.dtype)
+    _in_blocks(functools.partial(_repeated_block, kernel), buffers, (x, out), n, threads, a, b)
     return True

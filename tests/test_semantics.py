@@ -1,6 +1,7 @@
 """Array semantics as NumPy users expect: shapes, strides, dtypes, out=, bad input."""
 
 import re
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -397,3 +398,47 @@ def test_grad_out_broadcasts_as_numpy_does(act):
     np.testing.assert_array_equal(out, full)
     y = np.float32(2.0)
     assert backward(np.ones(5, np.float32), y).shape == (5,)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_one_element_grad_out_is_never_expanded_to_x_size(threads):
+    """``f_backward(1.0, x)`` as NumPy's ``1.0 * d`` allocates nothing of x's size: the
+    one value is repeated a block at a time. The same bits as the expanded grad_out, for
+    a Python number, a NumPy scalar, a 0-d and a (1, 1) array, in place, into an ``out``
+    that partly overlaps x, for the zero-selecting kinds (relu: +0.0 for g < 0), and for
+    float16 (which expands, as its blocks take whole arrays)."""
+    x = np.random.default_rng(2).standard_normal((1 << 10, 1 << 10)).astype(np.float32)
+    before = fg.get_num_threads()
+    try:
+        fg.set_num_threads(threads)
+        for name in ("gelu_backward", "relu_backward", "sigmoid_backward_from_output"):
+            fn = getattr(fg, name)
+            want = fn(np.full_like(x, -0.5), x)
+            for g in (-0.5, np.float32(-0.5), np.array(-0.5, np.float32)):
+                got = fn(g, x)
+                assert got.shape == x.shape and got.dtype == x.dtype
+                assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), (name, g)
+            wide = fn(np.array([[-0.5]], np.float32), x[0])  # (1, 1) with (1024,): (1, 1024)
+            assert wide.shape == (1, 1024) and np.array_equal(wide[0], want[0])
+            inplace = x.copy()
+            fn(-0.5, inplace, out=inplace)
+            assert np.array_equal(inplace, want)
+            buf = np.zeros(x.size + 1, np.float32)
+            buf[:-1] = x.ravel()
+            fn(-0.5, buf[:-1].reshape(x.shape), out=buf[1:].reshape(x.shape))
+            assert np.array_equal(buf[1:], want.ravel())
+        out = np.empty_like(x)
+        fg.gelu_backward(1.0, x, out=out)
+        tracemalloc.start()
+        try:
+            fg.gelu_backward(1.0, x, out=out)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < x.nbytes / 4, peak  # blocks of 2^16 float32 per thread: 256 KiB each
+        half = x[:4].astype(np.float16)
+        assert np.array_equal(
+            fg.gelu_backward(0.5, half), fg.gelu_backward(np.full_like(half, 0.5), half)
+        )
+    finally:
+        fg.set_num_threads(before)
