@@ -1,4 +1,4 @@
-"""The speed scripts run (``python -m bench.against_torch``, ``python -m
+"""The speed scripts run (``python -m bench.against_torch``, ``bench.thread_gain``, ``python -m
 bench.start_latency``): tiny sizes and few calls, for the output's shape, not its
 figures (speed is a benchmark, never a test)."""
 
@@ -37,3 +37,19 @@ def test_against_torch_prints_one_row_per_activation_kind_size_and_thread_count(
     assert lines[0].startswith("CPU: ")
     rows = [line for line in lines if line.startswith("| ") and "e+03" in line]
     assert len(rows) == 2 * 10  # ROWS x (1, 2 threads)
+
+
+def test_thread_gain_prints_one_row_per_kernel_and_size():
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.thread_gain", "--sizes", "2^15,1e5", "--calls", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=pathlib.Path(__file__).parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("CPU: ")
+    rows = [line for line in lines if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == 4 * 2
+    assert all(float(row.split("|")[-2]) > 0 for row in rows)
