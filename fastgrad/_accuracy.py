@@ -5,7 +5,8 @@
 - ``"fast"``: float32 results within ``FAST_MAX_RELATIVE`` = 2^-20 (about 8 float32
   ulps) of the true value relative to it, tails included (no result is flushed to 0 or
   loses its sign where the truth is a normal number); results below the smallest normal
-  number within that plus one smallest subnormal. Activations with fast math in the
+  number within the accurate level's bound (its ulps there are the smallest subnormal's,
+  ``harness.accuracy.fast_bound_ulps``). Activations with fast math in the
   table (``Activation.fast``) compute with fewer operations; the others, and every
   float64 call, use their accurate kernels, which are within the bound already.
   float16 calls compute in float32 with the fast kernels at either level: rounding to

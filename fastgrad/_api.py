@@ -53,6 +53,11 @@ def _kernel_picker(activation, kind, params, fn):
     threshold = _threads.parallel_min_size(memory_bound)
     resolved = {}  # (dtype, keywords, their types) -> (serial kernel, a, b)
 
+    def kernels_for(dtype, value, level):
+        """A call's kernel set: its variant value in its dtype, at its level (None: the
+        process-wide one)."""
+        return kernel_set(activation, dtype, value, level or _accuracy.current)
+
     def pick(inputs, kw):
         """(kernel, a, b) for the input arrays: the kernel serial, chunked on threads,
         through float16 blocks, or with a grad_out of one element repeated (where x has
@@ -66,7 +71,7 @@ def _kernel_picker(activation, kind, params, fn):
         if dtype is F16:  # rounding to float16 hides the fast level's error (``_accuracy``)
             serial = kernel_set(activation, compute, value, FAST).get(kind.name, False)
             return functools.partial(run_half, serial, n_out, threads), a, b
-        kernels = kernel_set(activation, dtype, value, level or _accuracy.current)
+        kernels = kernels_for(dtype, value, level)
         if len(inputs) == 2 and inputs[0].size != arr.size:
             serial = kernels.get(kind.name, False)
             return functools.partial(run_repeated_grad_out, serial, threads), a, b
@@ -84,7 +89,7 @@ def _kernel_picker(activation, kind, params, fn):
         nonlocal plain32, plain64
         if required:  # a call without keywords must raise: the general path does
             return _NO_KERNEL
-        kernels = kernel_set(activation, dtype, None, _accuracy.current)
+        kernels = kernels_for(dtype, None, None)
         kernel = kernels.compiled[kind.name][0]
         if kernel is None:  # not compiled yet: the general path compiles it
             return _NO_KERNEL
@@ -99,7 +104,7 @@ def _kernel_picker(activation, kind, params, fn):
         """Validate keyword parameters not seen before (raising before anything is
         written); remember and return (serial kernel, a, b) once the kernel is compiled."""
         value, level, a, b = params.resolve(kw, dtype, fn)
-        kernels = kernel_set(activation, dtype, value, level or _accuracy.current)
+        kernels = kernels_for(dtype, value, level)
         kernel = kernels.compiled[kind.name][0]
         if kernel is None:  # not compiled yet: the general path compiles it
             return _NO_KERNEL

@@ -23,32 +23,29 @@ def test_start_latency_stamps_every_helper_that_helps(monkeypatch):
     assert _threads._Call.__init__.__module__ == "fastgrad._threads"  # unwrapped again
 
 
-def test_against_torch_prints_one_row_per_activation_kind_size_and_thread_count():
-    pytest.importorskip("torch")
+def _script_lines(module, *args):
+    """``python -m <module> *args`` from the checkout: its stdout lines (it must succeed)."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.against_torch", "--sizes", "1e3", "--calls", "5"],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=pathlib.Path(__file__).parents[1],
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.splitlines()
+    return done.stdout.splitlines()
+
+
+def test_against_torch_prints_one_row_per_activation_kind_size_and_thread_count():
+    pytest.importorskip("torch")
+    lines = _script_lines("bench.against_torch", "--sizes", "1e3", "--calls", "5")
     assert lines[0].startswith("CPU: ")
     rows = [line for line in lines if line.startswith("| ") and "e+03" in line]
     assert len(rows) == 2 * 10  # ROWS x (1, 2 threads)
 
 
 def test_thread_gain_prints_one_row_per_kernel_and_size():
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.thread_gain", "--sizes", "2^15,1e5", "--calls", "3"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=pathlib.Path(__file__).parents[1],
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.splitlines()
+    lines = _script_lines("bench.thread_gain", "--sizes", "2^15,1e5", "--calls", "3")
     assert lines[0].startswith("CPU: ")
     rows = [line for line in lines if line.startswith("| ") and "---" not in line][1:]
     assert len(rows) == 4 * 2
