@@ -178,3 +178,57 @@ def test_torch_functions_take_the_level():
     assert not np.array_equal(want, fg.silu_backward(np.ones_like(x), x))
     with pytest.raises(ValueError, match="accuracy must be one of"):
         fgt.silu(t, accuracy="rough")
+
+
+def test_fast_kernels_keep_the_signed_zeros_and_specials_of_the_accurate_ones():
+    """Where both levels' true value is 0, +-inf or NaN the fast kernels give the accurate
+    kernels' bits, sign of zero included (gelu(-0.0) = -0.0, tanh(-0.0) = -0.0; the
+    left tails underflowing to -0.0); the subnormal results are in the bound test."""
+    info = np.finfo(np.float32)
+    x = np.array(
+        [
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            info.smallest_subnormal,
+            -info.smallest_subnormal,
+            -200.0,
+            -105.0,
+            200.0,
+        ],
+        np.float32,
+    )
+    g = np.array([1.0, -1.0] * 5, np.float32)
+    for case in FAST_CASES:
+        act, params = case.values
+        pair = getattr(fg, act.name + "_fwd_grad")
+        backward = getattr(fg, act.name + "_backward")
+        for got, want in (
+            (pair(x, accuracy="fast", **params), pair(x, accuracy="accurate", **params)),
+            ((backward(g, x, accuracy="fast", **params),), (backward(g, x, **params),)),
+        ):
+            for f, a in zip(got, want, strict=True):
+                exact = (a == 0) | ~np.isfinite(a)
+                assert np.array_equal(np.isnan(f), np.isnan(a)), act.name
+                assert np.array_equal(
+                    f[exact & ~np.isnan(a)].view(np.uint32), a[exact & ~np.isnan(a)].view(np.uint32)
+                ), (act.name, x)
+
+
+def test_torch_second_derivatives_at_the_fast_level():
+    """create_graph through fastgrad.torch at accuracy="fast": the first gradient is the
+    fast backward, the second PyTorch's own f'' (the accuracy keyword is not passed to
+    PyTorch), close to the accurate level's in float32 and identical in float64."""
+    torch = pytest.importorskip("torch")
+    import fastgrad.torch as fgt
+
+    for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 0.0)):
+        t = torch.linspace(-6, 6, 101, dtype=dtype)
+        second = {}
+        for level in ("fast", "accurate"):
+            x = t.clone().requires_grad_(True)
+            (first,) = torch.autograd.grad(fgt.gelu(x, accuracy=level).sum(), x, create_graph=True)
+            (second[level],) = torch.autograd.grad(first.sum(), x)
+        assert torch.allclose(second["fast"], second["accurate"], rtol=tol, atol=tol)
