@@ -17,8 +17,11 @@ from ._accuracy import ACCURATE, FAST
 
 
 def _compile_one(name, variant, dtype, level=ACCURATE):
+    from . import _jit
     from ._kernels import kernel_set
     from ._table import BY_NAME
+
+    _jit.compiling_ahead()
 
     kernels = kernel_set(BY_NAME[name], dtype, variant, level)
     for kind in kernels.names():

@@ -323,6 +323,12 @@ COLD_NOTICE_SECONDS = 1.0
 _cold_noticed = False
 
 
+def compiling_ahead():
+    """This process compiles on purpose (``fastgrad.compile``): no cold-call note."""
+    global _cold_noticed
+    _cold_noticed = True
+
+
 def _notice_cold_compile(seconds, name):
     global _cold_noticed
     if _cold_noticed or seconds < COLD_NOTICE_SECONDS or os.environ.get("FASTGRAD_QUIET_COMPILE"):

@@ -213,3 +213,16 @@ def test_a_cold_first_call_says_so_once_unless_asked_not_to(tmp_path, quiet):
     assert done.returncode == 0 and done.stdout == "", done.stderr
     notes = done.stderr.count("fastgrad: compiled gelu none forward float64 serial in")
     assert notes == (0 if quiet else 1), done.stderr
+
+
+def test_compiling_ahead_prints_progress_not_the_cold_call_note(tmp_path):
+    """``python -m fastgrad.compile`` compiles on purpose: its progress lines, and none of
+    the note a cold first call prints (a worker's first kernel takes over a second)."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "FASTGRAD_QUIET_COMPILE": ""}
+    command = [sys.executable, "-m", "fastgrad.compile", "gelu", "--dtypes", "float32"]
+    done = subprocess.run(
+        [*command, "--processes", "2"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[3/3] gelu (none) float32 fast" in done.stdout, done.stdout
+    assert "on first use" not in done.stderr, done.stderr
