@@ -1,6 +1,8 @@
 """fastgrad.torch: autograd functions with torch.nn.functional's signatures, on
 fastgrad's kernels: forward equal to fastgrad's, gradients pass torch.autograd.gradcheck."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -55,7 +57,7 @@ def test_pytorch_signatures_defaults_and_refusals():
     assert fgt.logsigmoid(t).dtype == torch.float64
     with pytest.raises(ValueError, match="inplace"):
         fgt.relu(t, inplace=True)
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="float32, float64, float16 or bfloat16"):
         fgt.relu(torch.ones(3, dtype=torch.int64))
     with pytest.raises(TypeError, match="torch.Tensor"):
         fgt.relu(np.ones(3))
@@ -117,3 +119,175 @@ def test_hessian_and_gradient_penalty_are_pytorchs():
     for ours, theirs in zip(penalty_grads(fgt.gelu), penalty_grads(functional.gelu), strict=True):
         assert ours is not None
         torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+# torch.compile's tracer instantiates autograd.Function to trace any of them, and
+# PyTorch's own DeprecationWarning against that fires inside it
+# (torch/_dynamo/side_effects.py track_object_new): not fastgrad's to mend
+_DYNAMO_MAKES_A_FUNCTION = pytest.mark.filterwarnings(
+    "ignore:<class 'torch.autograd.function.Function'> should not be instantiated"
+)
+
+
+def _operator_arguments(act, params):
+    """The operator's trailing arguments for a parameter set: every parameter in order
+    (PyTorch's defaults where not given), then the accuracy level."""
+    import fastgrad.torch as fgt
+
+    signature = inspect.signature(getattr(fgt, act.torch_function))
+    bound = signature.bind(torch.empty(0), **params)
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+    for name in ("input", "inplace", "accuracy"):
+        values.pop(name, None)
+    return (*values.values(), "accurate")
+
+
+@pytest.mark.parametrize("act, params", cases())
+def test_operators_pass_opcheck(act, params):
+    """torch.library.opcheck: schema, autograd registration, fake tensors, and
+    AOTAutograd's dynamic-shape dispatch, for the forward and the backward operator."""
+    import fastgrad.torch  # noqa: F401  (registers torch.ops.fastgrad)
+
+    args = _operator_arguments(act, params)
+    x = torch.tensor(_points(act, params), dtype=torch.float32).reshape(1, -1)
+    ops = torch.ops.fastgrad
+    torch.library.opcheck(getattr(ops, act.name), (x, *args))
+    torch.library.opcheck(getattr(ops, act.name + "_backward"), (torch.ones_like(x), x, *args))
+
+
+@_DYNAMO_MAKES_A_FUNCTION
+def test_torch_compile_fullgraph_takes_the_operators_without_a_graph_break():
+    """A model of fastgrad.torch modules and functions under torch.compile(fullgraph=True)
+    (a graph break would raise): forward and gradients bit for bit the eager ones."""
+    import fastgrad.torch as fgt
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(6, 16),
+        fgt.GELU(approximate="tanh"),
+        torch.nn.Linear(16, 16),
+        fgt.Softplus(beta=2.0),
+        torch.nn.Linear(16, 1),
+    )
+
+    def loss(module, x):
+        return fgt.silu(module(x)).sum()
+
+    x = torch.randn(32, 6)
+    compiled = torch.compile(loss, fullgraph=True, backend="aot_eager")(model, x)
+    compiled_grads = torch.autograd.grad(compiled, list(model.parameters()))
+    eager = loss(model, x)
+    eager_grads = torch.autograd.grad(eager, list(model.parameters()))
+    assert torch.equal(compiled, eager)
+    for got, want in zip(compiled_grads, eager_grads, strict=True):
+        assert torch.equal(got, want)
+
+
+@_DYNAMO_MAKES_A_FUNCTION
+def test_double_backward_under_torch_compile_is_refused_not_wrong():
+    import fastgrad.torch as fgt
+
+    compiled = torch.compile(lambda t: fgt.gelu(t).sum(), fullgraph=True, backend="aot_eager")
+    x = torch.randn(5, requires_grad=True)
+    (g,) = torch.autograd.grad(compiled(x), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="double backward"):
+        g.sum().backward()
+
+
+def test_torch_func_transforms_match_autograd():
+    """torch.func.grad (and grad of grad), vmap and jacrev through fastgrad.torch equal
+    PyTorch's own functional under the same transforms."""
+    import fastgrad.torch as fgt
+
+    functional = torch.nn.functional
+    x = torch.linspace(-3, 3, 11, dtype=torch.float64)
+    for ours, theirs in ((fgt.gelu, functional.gelu), (fgt.tanh, torch.tanh)):
+        grad = torch.func.grad(lambda t, f=ours: f(t).sum())(x)
+        want = torch.func.grad(lambda t, f=theirs: f(t).sum())(x)
+        torch.testing.assert_close(grad, want, rtol=1e-14, atol=1e-15)
+        second = torch.func.grad(torch.func.grad(lambda s, f=ours: f(s)))
+        want2 = torch.func.grad(torch.func.grad(lambda s, f=theirs: f(s)))
+        for point in x:
+            torch.testing.assert_close(second(point), want2(point), rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(
+            torch.func.jacrev(ours)(x), torch.func.jacrev(theirs)(x), rtol=1e-14, atol=1e-15
+        )
+        batch = x.reshape(1, -1).repeat(3, 1) * torch.tensor([[1.0], [0.5], [-2.0]])
+        assert torch.equal(torch.func.vmap(ours)(batch), ours(batch))
+        torch.testing.assert_close(
+            torch.func.vmap(torch.func.grad(lambda t, f=ours: f(t).sum()))(batch),
+            torch.func.vmap(torch.func.grad(lambda t, f=theirs: f(t).sum()))(batch),
+            rtol=1e-14,
+            atol=1e-15,
+        )
+
+
+def test_module_classes_have_torch_nn_names_arguments_and_state():
+    """One class per activation with torch.nn's name and arguments (its subclass: the
+    same attributes, repr and isinstance), computing with fastgrad.torch."""
+    import fastgrad.torch as fgt
+    from fastgrad._table import TABLE
+
+    x = torch.linspace(-5, 5, 41, dtype=torch.float64)
+    assert len([n for n in fgt.__all__ if n[0].isupper()]) == len(TABLE)
+    for act in TABLE:
+        params = dict(act.default_params)
+        function = getattr(fgt, act.torch_function)
+        (cls,) = (
+            getattr(fgt, n)
+            for n in fgt.__all__
+            if n[0].isupper() and n.lower() == act.torch_function.replace("_", "")
+        )
+        base = getattr(torch.nn, cls.__name__)
+        assert issubclass(cls, base) and cls.__module__ == "fastgrad.torch"
+        module = cls(**params)
+        assert repr(module) == repr(base(**params))
+        assert torch.equal(module(x), function(x, **params))
+    assert torch.equal(fgt.ELU(0.5)(x), fgt.elu(x, alpha=0.5))
+    assert torch.equal(fgt.Threshold(1.0, -2.0)(x), fgt.threshold(x, 1.0, -2.0))
+    fast = fgt.SiLU(accuracy="fast")
+    assert repr(fast) == "SiLU(accuracy='fast')"
+    assert torch.equal(fast(x.float()), fgt.silu(x.float(), accuracy="fast"))
+    with pytest.raises(ValueError, match="inplace"):
+        fgt.ReLU(inplace=True)
+    with pytest.raises(ValueError, match="accuracy"):
+        fgt.GELU(accuracy="fastest")
+    # the torch.nn class's state moves over (a model built with torch.nn, then swapped)
+    swapped = fgt.Hardtanh(-2.0, 2.0)
+    swapped.load_state_dict(torch.nn.Hardtanh(-2.0, 2.0).state_dict())
+    assert swapped.min_val == -2.0
+
+
+def test_half_precision_tensors_are_computed_in_float32():
+    """float16 as fastgrad computes it (in float32, rounded once); bfloat16 (NumPy has
+    none) the float32 result rounded to bfloat16; gradients likewise."""
+    import fastgrad.torch as fgt
+
+    x32 = torch.linspace(-6, 6, 97, dtype=torch.float32)
+    x16 = x32.half()
+    assert fgt.gelu(x16).dtype == torch.float16
+    assert torch.equal(fgt.gelu(x16), torch.from_numpy(fg.gelu(x16.numpy())))
+    xb = x32.bfloat16()
+    want = torch.from_numpy(fg.gelu(xb.float().numpy(), accuracy="fast")).bfloat16()
+    assert torch.equal(fgt.gelu(xb, accuracy="fast"), want)
+    xb.requires_grad_(True)
+    fgt.sigmoid(xb).sum().backward()
+    assert xb.grad.dtype == torch.bfloat16
+    want = torch.from_numpy(fg.sigmoid_grad(xb.detach().float().numpy())).bfloat16()
+    assert torch.equal(xb.grad, want)
+
+
+def test_the_input_memory_format_is_kept():
+    """channels_last and transposed inputs give outputs (and gradients) laid out as
+    they are: no copy to contiguous memory and back."""
+    import fastgrad.torch as fgt
+
+    x = torch.randn(2, 3, 4, 5).to(memory_format=torch.channels_last).requires_grad_(True)
+    y = fgt.gelu(x)
+    assert y.stride() == x.stride()
+    assert torch.equal(y, torch.from_numpy(fg.gelu(x.detach().numpy())))
+    y.backward(torch.ones_like(y))
+    assert x.grad.stride() == x.stride()
+    t = torch.randn(8, 6).t()
+    assert fgt.tanh(t).stride() == t.stride()
