@@ -59,7 +59,11 @@ def test_xarray_keeps_dims_coords_and_attrs():
 
 
 def test_on_a_local_cluster_of_worker_processes():
-    """The functions pickle (by name) and run in worker processes: same bits."""
+    """The functions pickle (by name) and run in worker processes: same bits. The README's
+    recipe: each worker runs one fastgrad thread (Dask sets OMP_NUM_THREADS=1 there), and
+    ``client.run(fastgrad.compile.main, [...])`` warms the workers (a daemonic process,
+    which may not start the compile's worker processes, compiles in itself)."""
+    import fastgrad.compile
     distributed = pytest.importorskip("distributed")
     x = np.random.default_rng(0).standard_normal((200, 50)).astype(np.float32)
     dx = da.from_array(x, chunks=(50, 50))
@@ -71,7 +75,11 @@ def test_on_a_local_cluster_of_worker_processes():
     ):
         y, (f, d) = client.compute([fg.gelu(dx), fg.gelu_fwd_grad(dx)], sync=True)
         pids = client.run(lambda: __import__("os").getpid())
+        threads = client.run(fg.get_num_threads)
+        warmed = client.run(fastgrad.compile.main, ["gelu", "--dtypes", "float32"])
     assert len(set(pids.values())) == 2
+    assert list(threads.values()) == [1, 1]
+    assert list(warmed.values()) == [None, None]
     np.testing.assert_array_equal(y, fg.gelu(x))
     np.testing.assert_array_equal(f, fg.gelu(x))
     np.testing.assert_array_equal(d, fg.gelu_grad(x))
