@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from . import _accuracy, _duck, _threads
+from . import _accuracy, _duck, _protocol, _threads
 from ._accuracy import FAST
 from ._arrays import (
     COMPUTE_DTYPE,
@@ -103,6 +103,8 @@ def _kernel_picker(activation, kind, params, fn):
     def remember(key, dtype, kw):
         """Validate keyword parameters not seen before (raising before anything is
         written); remember and return (serial kernel, a, b) once the kernel is compiled."""
+        if not _protocol.UFUNC_KEYWORDS.isdisjoint(kw):  # where=, dtype=: the general path
+            return _NO_KERNEL
         value, level, a, b = params.resolve(kw, dtype, fn)
         kernels = kernels_for(dtype, value, level)
         kernel = kernels.compiled[kind.name][0]
@@ -172,6 +174,10 @@ def _make_function(activation, kind, params):
     overlap = f"{fn_name}: out[0] and out[1] must not overlap"
 
     def general(inputs, out, kw):
+        if any(map(_protocol.wants_protocol, inputs)) or _protocol_out(out):
+            return _protocol.call(ufunc, inputs, out, kw)
+        if not _protocol.UFUNC_KEYWORDS.isdisjoint(kw):
+            return _protocol.with_ufunc_keywords(public, inputs, out, kw)
         if any(map(_duck.is_duck, inputs)):
             dtype = functools.partial(duck_dtype, inputs, fn_name)  # for Dask results
             return _duck.call(public, inputs, out, kw, n_out, dtype)
@@ -257,7 +263,14 @@ def _make_function(activation, kind, params):
         # keyword calls of the backward from the output pass y=
         public = backward_from_output if what == "y" else backward
 
+    ufunc = _protocol.UfuncView(public, len(kind.inputs), n_out)
     return public
+
+
+def _protocol_out(out):
+    if out is None or type(out) is np.ndarray:
+        return False
+    return any(map(_protocol.wants_protocol, out if isinstance(out, tuple) else (out,)))
 
 
 def build_public_functions(table):

@@ -4,7 +4,9 @@ write into ``out`` itself (strided, float16 through float32, another byte order)
 
 Dtype policy (NumPy's, as for ``np.exp``): float32 and float64 compute in their own
 precision; float16 computes in float32 and returns float16; bool and integers become
-float64; anything else (complex, object, strings, datetimes) is a TypeError. Errors are
+the smallest float that holds all their values (bool, int8 and uint8: float16; int16
+and uint16: float32; wider: float64); anything else (complex, object, strings,
+datetimes) is a TypeError. Errors are
 raised before anything is written.
 """
 
@@ -22,21 +24,17 @@ def _result_dtype(dtype, fn, what):
     if dtype.kind == "f" and dtype.itemsize in (2, 4, 8):
         # the canonical native dtype object (``dtype.name`` is slow: avoid it when native)
         return _NATIVE_FLOATS[dtype.itemsize] if dtype.isnative else np.dtype(dtype.name)
-    if dtype.kind in "biu":
-        return F64
+    if dtype.kind in "biu":  # the smallest float holding every value, as np.exp's loops
+        return np.promote_types(dtype, F16)
     raise TypeError(
         f"{fn}: {what} has dtype {dtype}, which fastgrad does not support; "
-        "use float16, float32 or float64 (bool and integers are converted to float64)"
+        "use float16, float32 or float64 (bool and integers are converted to float, as "
+        "np.exp converts them)"
     )
 
 
 def _coerce(x, fn, what):
     """(C-contiguous array in the result dtype, result dtype) for any input."""
-    if isinstance(x, np.ma.MaskedArray):
-        raise TypeError(
-            f"{fn}: {what} is a masked array; fastgrad would compute over the masked "
-            "values and drop the mask: pass x.filled(...) or x.data, and re-apply the mask"
-        )
     if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
@@ -106,8 +104,6 @@ def duck_dtype(inputs, fn):
 
 def check_out(out, shape, dtype, fn, what="out"):
     """Raise for an unusable ``out``; a usable one is written through a temporary."""
-    if isinstance(out, np.ma.MaskedArray):
-        raise TypeError(f"{fn}: {what} is a masked array; pass a plain numpy.ndarray")
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{fn}: {what} must be a numpy.ndarray, got {type(out).__name__}")
     if out.dtype != dtype and out.dtype.newbyteorder("=") != dtype:  # any byte order

@@ -11,6 +11,9 @@ _X = inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _G = inspect.Parameter("grad_out", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _Y = inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _OUT = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+# NumPy's ufunc keywords (``_protocol.with_ufunc_keywords``)
+_WHERE = inspect.Parameter("where", inspect.Parameter.KEYWORD_ONLY, default=True)
+_DTYPE = inspect.Parameter("dtype", inspect.Parameter.KEYWORD_ONLY, default=None)
 
 
 def _example(activation, kind):
@@ -90,7 +93,7 @@ _PARAMETER_OF_INPUT = {"x": _X, "grad_out": _G, "y": _Y}
 def document(fn, activation, kind, params):
     name = activation.name + kind.suffix
     head = [_PARAMETER_OF_INPUT[i] for i in kind.inputs]
-    fn.__signature__ = inspect.Signature(head + [_OUT] + params.signature)
+    fn.__signature__ = inspect.Signature(head + [_OUT, _WHERE, _DTYPE] + params.signature)
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = "fastgrad"
     out_doc = (
@@ -102,8 +105,11 @@ def document(fn, activation, kind, params):
     fn.__doc__ = (
         f"{activation.title}: {kind.summary}.\n\n"
         f"Returns {kind.returns}, in the input's shape; float32 stays float32, float64\n"
-        f"stays float64, float16 is computed in float32, bool/int become float64.\n"
+        f"stays float64, float16 is computed in float32, bool and integers become the\n"
+        f"float np.exp gives them (int8: float16, int16: float32, int32: float64).\n"
         f"out: {out_doc}.\n"
+        f"where, dtype: as for NumPy's ufuncs (where False, out keeps its values; dtype:\n"
+        f"float16, float32 or float64 to compute in and return).\n"
         f"accuracy: {_accuracy_doc(activation)}\n\n"
         f"{_math_doc(activation)}\n\n"
         f"{_fast_doc(activation)}"

@@ -36,6 +36,7 @@ from ._accuracy import ACCURATE, LEVELS
 from ._kernels import kernel_set
 from ._kinds import kinds_of
 from ._params import ACCURACY
+from ._protocol import UFUNC_KEYWORDS
 
 _NONE = (types.NoneType, types.Omitted)
 
@@ -113,6 +114,8 @@ class _Signature:
         self.inputs = [n for n, p in parameters.items() if p.kind == p.POSITIONAL_OR_KEYWORD]
         keywords = {n: p.default for n, p in parameters.items() if p.kind == p.KEYWORD_ONLY}
         keywords.pop("out")
+        for ufunc_keyword in UFUNC_KEYWORDS:  # where=, dtype=: not in @njit code
+            keywords.pop(ufunc_keyword)
         self.required = [n for n, d in keywords.items() if d is inspect.Parameter.empty]
         self.optional = {n: d for n, d in keywords.items() if d is not inspect.Parameter.empty}
         self.numeric = [n for n in keywords if n not in (variant, ACCURACY.name)]

@@ -64,6 +64,7 @@ def test_on_a_local_cluster_of_worker_processes():
     ``client.run(fastgrad.compile.main, [...])`` warms the workers (a daemonic process,
     which may not start the compile's worker processes, compiles in itself)."""
     import fastgrad.compile
+
     distributed = pytest.importorskip("distributed")
     x = np.random.default_rng(0).standard_normal((200, 50)).astype(np.float32)
     dx = da.from_array(x, chunks=(50, 50))

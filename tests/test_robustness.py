@@ -397,18 +397,6 @@ def test_a_parameter_too_large_for_a_float_is_a_value_error(big):
 # ------------------------------------------------------------------------ odd inputs
 
 
-def test_masked_arrays_are_refused_naming_the_mask():
-    x = np.ma.masked_array([1.0, -2.0, 3.0], mask=[False, True, False])
-    for call in (
-        lambda: fg.gelu(x),
-        lambda: fg.gelu_backward(x, x.data),
-        lambda: fg.gelu_fwd_grad(x),
-        lambda: fg.gelu(x.data, out=np.ma.masked_array(np.empty(3))),
-    ):
-        with pytest.raises(TypeError, match="masked"):
-            call()
-
-
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
 def test_a_tensor_that_requires_grad_is_a_type_error():
     import torch

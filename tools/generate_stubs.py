@@ -22,7 +22,7 @@ HEADER = """\
 from types import ModuleType
 from typing import Any, Literal
 
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 reference: ModuleType  # fastgrad.reference, the NumPy versions (their names as below)
 __version__: str
@@ -56,6 +56,10 @@ def _annotation(parameter, activation, pair):
         return "OutPair" if pair else "Out"
     if parameter.name == "accuracy":
         return "Accuracy"
+    if parameter.name == "where":
+        return "ArrayLike"
+    if parameter.name == "dtype":
+        return "DTypeLike"
     if activation.variant and parameter.name == activation.variant.param:
         return "Literal[" + ", ".join(repr(v) for v in activation.maths()) + "]"
     return "float | None" if parameter.default is None else "float"
