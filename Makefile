@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_JSON := bench/results/latest.json
+QUICK_JSON := bench/results/quick.json
 
-.PHONY: test test-portable bench plots lint accuracy compile clean
+.PHONY: test test-portable bench bench-full plots lint accuracy compile clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +39,21 @@ test-portable: $(STAMP)
 		NUMBA_CPU_NAME=$$cpu NUMBA_CPU_FEATURES= $(PY) -m pytest -q $(PORTABLE_TESTS) -k "$$skip" || exit 1; \
 	done
 
-# Benchmarks (saved as JSON), then the plots drawn from them.
+# The benchmarks a newcomer wants, in about five minutes (bench/conftest.py's quick set:
+# relu, sigmoid, tanh, gelu and silu, forward and backward, float32, 1e3 to 1e7 elements,
+# against NumPy, PyTorch and ONNX Runtime, and the MLP step), then their figures in
+# plots/quick and their tables in bench/results/summary_quick.md.
 bench: compile
+	mkdir -p bench/results
+	FASTGRAD_BENCH_SET=quick $(PY) -m pytest -q bench --benchmark-only \
+		--benchmark-json=$(QUICK_JSON) --benchmark-max-time=0.2 --benchmark-sort=name
+	$(PY) bench/report.py $(QUICK_JSON) > bench/results/summary_quick.md
+	MPLBACKEND=Agg $(PY) -m fastgrad.plotting --figures speed --bench $(QUICK_JSON) \
+		--accuracy plots/accuracy.json --out plots/quick
+
+# Every benchmark (every activation, kind, dtype; the studies; about 20 minutes), saved
+# as JSON, then the plots drawn from them.
+bench-full: compile
 	mkdir -p bench/results
 	$(PY) -m pytest -q bench --benchmark-only --benchmark-json=$(BENCH_JSON) \
 		--benchmark-max-time=0.2 --benchmark-sort=name

@@ -4,7 +4,8 @@ required parameters at the table's example values) x kind x dtype x n.
 Each benchmark group holds the implementations of one piece of work, so a group's table
 compares them directly. Kernels compile in the warm-up call, outside the timing.
 Implementations:
-- numpy: ``fastgrad.reference``, the plain NumPy version (allocates its result);
+- numpy: what a NumPy user writes (``numpy_user``: ``fastgrad.reference``, with SciPy's
+  ``ndtr`` for gelu's normal CDF; allocates its result);
 - fastgrad: the allocating call, ``fg.sigmoid(x)``;
 - fastgrad_out: the ``out=`` call into preallocated arrays;
 - fastgrad_fast_out: the ``out=`` call at ``accuracy="fast"``: float32, the activations
@@ -30,6 +31,7 @@ Implementations:
 import time
 
 import numpy as np
+import numpy_user
 import pytest
 from conftest import DTYPES, SIZES, inputs
 from floors import floor_call
@@ -51,7 +53,7 @@ SLOW_CALL, SLOW_ROUNDS = 0.2, 3
 def fastgrad_call(impl, case, kind, x, g):
     """A zero-argument callable doing the work with fastgrad or the NumPy reference (the
     backward from the output is given fastgrad's forward output, computed here)."""
-    module = fg.reference if impl == "numpy" else fg
+    module = numpy_user if impl == "numpy" else fg
     fn = getattr(module, case.activation.name + kind.suffix)
     params = case.params
     arrays = {"x": x, "grad_out": g}

@@ -94,6 +94,7 @@ def main():
     args = parser.parse_args()
     curves = {}
     for impl in ("fastgrad", "numpy"):
+        train(args.activation, impl, steps=2)  # warm-up, untimed: the first calls compile
         start = time.perf_counter()
         curves[impl] = train(args.activation, impl, args.steps)
         seconds = time.perf_counter() - start

@@ -57,7 +57,7 @@ def figure(path, depth=30):
         ax.plot(np.arange(depth), norms / norms[-1], marker="o", ms=3, label=activation)
     ax.set_yscale("log")
     ax.set_xlabel("layer (0 = first)")
-    ax.set_ylabel("gradient norm at the layer's input / at the last layer's")
+    ax.set_ylabel("gradient norm at the layer's input\n/ at the last layer's input")
     ax.set_title(f"Vanishing gradients in a {depth}-layer MLP (width 128)")
     ax.grid(alpha=0.3)
     ax.legend()

@@ -8,6 +8,7 @@ import numpy as np
 from fastgrad import plotting
 from fastgrad._kinds import KINDS
 from fastgrad._table import cases
+from fastgrad.plotting import speed
 
 matplotlib.use("Agg")
 
@@ -95,3 +96,40 @@ def test_speed_against_error_pairs_each_time_with_its_error(tmp_path):
     )
     assert forward == {"fastgrad": (tradeoff.EXACT_AT, 0.9e-6), "PyTorch": (3.0, 1.4e-6)}
     assert backward == {"fastgrad": (2.0, 0.9e-6), "PyTorch": (float("inf"), 1.4e-6)}
+
+
+def test_the_speed_figures_of_part_of_the_benchmarks_draw_what_was_measured(tmp_path):
+    """make bench's quick set: --figures speed draws no curves, and each figure has
+    panels for the measured activations only."""
+    bench = tmp_path / "bench.json"
+    _fake_bench_json(bench)
+    data = json.loads(bench.read_text())
+    keep = {"relu", "gelu"}
+    data["benchmarks"] = [
+        b
+        for b in data["benchmarks"]
+        if b["extra_info"]["activation"] in keep | {"floor"}
+        and b["extra_info"]["kind"] in ("forward", "backward")
+    ]
+    bench.write_text(json.dumps(data))
+    out = tmp_path / "quick"
+    plotting.main(["--figures", "speed", "--bench", str(bench), "--out", str(out)])
+    assert {p.name for p in out.iterdir()} == {
+        "speedup_float32.png",
+        "time_vs_size_forward_float32.png",
+        "time_vs_size_backward_float32.png",
+    }
+    medians = plotting.load_medians(bench)
+    assert speed._measured(medians, "float32", "numpy") == ["relu", "gelu"]
+
+
+def test_the_command_line_names_itself_and_checks_its_files_before_drawing(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        plotting.main(["--help"])
+    assert capsys.readouterr().out.startswith("usage: python -m fastgrad.plotting")
+    out = tmp_path / "plots"
+    with pytest.raises(SystemExit, match="no results at .*missing.json: run `make bench`"):
+        plotting.main(["--bench", str(tmp_path / "missing.json"), "--out", str(out)])
+    assert not out.exists()  # nothing drawn before the error

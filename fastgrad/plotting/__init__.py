@@ -19,6 +19,7 @@ JSON, read by ``results``), ``accuracy`` (the accuracy sweep, drawn by
 """
 
 import argparse
+import importlib.util
 import json
 import pathlib
 import sys
@@ -43,28 +44,42 @@ __all__ = [
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fastgrad.plotting", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--bench", help="pytest-benchmark JSON (from `make bench`)")
     parser.add_argument("--out", default="plots", help="output folder")
     parser.add_argument("--accuracy", help="max errors in ulps (from `make accuracy`)")
+    parser.add_argument(
+        "--figures",
+        choices=["all", "speed"],
+        default="all",
+        help="all (default): the activations' curves too; speed: the --bench figures only",
+    )
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("matplotlib") is None:
+        sys.exit("fastgrad.plotting needs matplotlib: pip install 'fastgrad[plot]'")
+    for path, made_by in ((args.bench, "make bench"), (args.accuracy, "make accuracy")):
+        if path and not pathlib.Path(path).exists():  # before drawing anything
+            sys.exit(f"no results at {path}: run `{made_by}` first")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = [p for case in cases() for p in activation_figures(case, out)]
+    written = []
+    if args.figures == "all":
+        written += [p for case in cases() for p in activation_figures(case, out)]
     if args.bench:
-        if not pathlib.Path(args.bench).exists():
-            sys.exit(f"no benchmark results at {args.bench}: run `make bench` first")
         results = BenchResults(args.bench)
         medians = results.kernel_medians()
         errors = _errors(args.accuracy)
+        cpu = _cpu(results.machine_info)
         for dtype in sorted({k[2] for k in medians}):
-            written.append(speedup_figure(medians, dtype, out / f"speedup_{dtype}.png"))
+            path = out / f"speedup_{dtype}.png"
+            written.append(speedup_figure(medians, dtype, path, cpu=cpu))
             for kind in ("forward", "backward"):
                 path = out / f"time_vs_size_{kind}_{dtype}.png"
-                written.append(time_vs_size_figure(medians, kind, dtype, path))
+                written.append(time_vs_size_figure(medians, kind, dtype, path, cpu))
                 if errors:
                     path = out / f"speed_accuracy_{kind}_{dtype}.png"
-                    cpu = _cpu(results.machine_info)
                     written.append(speed_accuracy_figure(medians, errors, dtype, kind, path, cpu))
     for p in written:
         print(p)
@@ -74,8 +89,6 @@ def _errors(path):
     """The accuracy JSON's maxima, or None when none was asked for."""
     if not path:
         return None
-    if not pathlib.Path(path).exists():
-        sys.exit(f"no accuracy results at {path}: run `make accuracy` first")
     return json.loads(pathlib.Path(path).read_text())
 
 
