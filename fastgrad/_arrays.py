@@ -139,12 +139,63 @@ def as_array(x, fn):
     return _coerce(x, fn, "x")
 
 
+# An ``out`` the kernel cannot write itself (strided, float16 through float32, another
+# byte order) is filled a block of rows at a time through buffers of at most this many
+# elements (4 MiB of float32), not through a temporary of the whole result. Large enough
+# that a block is one parallel call worth its threads' start (~40 us): 2^20 elements of
+# the cheapest kernel take ~100 us on two threads.
+OUT_BLOCK = 1 << 20
+
+
+def _in_row_blocks(kernel, inputs, outs, like, a, b):
+    """``kernel(*inputs, *buffers, a, b)`` block by block of like's leading axis, each
+    block's results stored into the outs' rows. False if any call returned False."""
+    shape = like.shape
+    row = like.size // shape[0] if shape[0] else 0
+    per = max(1, OUT_BLOCK // max(row, 1))
+    buffers = [np.empty(min(shape[0], per) * row, like.dtype) for _ in outs]
+    ok = True
+    for first in range(0, shape[0], per):
+        last = min(shape[0], first + per)
+        lo, hi = first * row, last * row
+        parts = [buffer[: hi - lo] for buffer in buffers]
+        # a one-element grad_out (repeated by its kernel) goes whole to every block
+        pieces = [v if v.size != like.size else v[lo:hi] for v in inputs]
+        ok = kernel(*pieces, *parts, a, b) is not False and ok
+        for o, part in zip(outs, parts, strict=True):
+            store(o[first:last], part.reshape((last - first, *shape[1:])))
+    return ok
+
+
+def _overlap(a, b):
+    """Do two arrays share memory? Exactly for the usual strided views (interleaved
+    columns do not), assumed so where the answer takes too long to find."""
+    try:
+        return np.shares_memory(a, b, max_work=_OVERLAP_WORK)
+    except np.exceptions.TooHardError:
+        return True
+
+
+# The most work ``np.shares_memory`` may do before ``_overlap`` assumes an overlap.
+_OVERLAP_WORK = 1 << 12
+
+
+def _blockwise(out_arrays, inputs, like):
+    """Can results go to the outs block by block? Not for 0-d results, nor where an
+    out may share memory with an input (a later block would read what an earlier one
+    wrote: those go through a whole temporary, NumPy's rule)."""
+    return like.ndim > 0 and not any(np.may_share_memory(o, v) for o in out_arrays for v in inputs)
+
+
 def into_out(kernel, inputs, like, result, out, a, b, fn_name):
     """Run a one-output kernel on flat ``inputs`` into ``out``."""
     if direct_out(out, like):
         kernel(*inputs, flattened(out), a, b)
         return out
     check_out(out, like.shape, result, fn_name)
+    if _blockwise((out,), inputs, like):
+        _in_row_blocks(kernel, inputs, (out,), like, a, b)
+        return out
     res = np.empty_like(like)
     kernel(*inputs, flattened(res), a, b)
     store(out, res)
@@ -168,8 +219,11 @@ def into_pair(kernel, x_flat, like, result, out, a, b, fn_name, overlap):
         return out
     check_out(y_out, like.shape, result, fn_name, "out[0]")
     check_out(d_out, like.shape, result, fn_name, "out[1]")
-    if np.may_share_memory(y_out, d_out):
+    if _overlap(y_out, d_out):
         raise ValueError(overlap)
+    if _blockwise(out, (x_flat,), like):
+        _in_row_blocks(kernel, (x_flat,), out, like, a, b)
+        return out
     y, d = np.empty_like(like), np.empty_like(like)
     kernel(x_flat, flattened(y), flattened(d), a, b)
     store(y_out, y)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
+from fastgrad import _arrays
 from fastgrad._table import TABLE
 
 from .conftest import cases, public
@@ -445,3 +446,44 @@ def test_a_one_element_grad_out_is_never_expanded_to_x_size(threads):
         )
     finally:
         fg.set_num_threads(before)
+
+
+def test_an_out_the_kernel_cannot_write_is_filled_in_blocks_not_through_a_whole_temporary():
+    """A strided, float16 or byte-swapped ``out=`` is written a block of rows at a time
+    (``_arrays.OUT_BLOCK`` elements): the same bits as the plain call, for one-output and
+    pair kinds, a one-element grad_out, rows longer than a block; an out that may
+    overlap an input still goes through a whole temporary (NumPy's rule: as if computed
+    first)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1 << 11, 1 << 11)).astype(np.float32)  # 4 blocks of rows
+    wide = np.zeros((x.shape[0], 2 * x.shape[1]), np.float32)
+    out, other = wide[:, ::2], wide[:, 1::2]
+    fg.gelu(x, out=out)
+    assert np.array_equal(out, fg.gelu(x))
+    tracemalloc.start()
+    try:
+        fg.gelu(x, out=out)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 4 * _arrays.OUT_BLOCK + (1 << 16) < x.nbytes / 3, peak  # was x.nbytes
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    fg.silu_backward(g, x, out=out)
+    assert np.array_equal(out, fg.silu_backward(g, x))
+    fg.relu_backward(-0.5, x, out=out)
+    assert np.array_equal(out.view(np.uint32), fg.relu_backward(-0.5, x).view(np.uint32))
+    fg.tanh_fwd_grad(x, out=(out, other))
+    y, d = fg.tanh_fwd_grad(x)
+    assert np.array_equal(out, y) and np.array_equal(other, d)
+    swapped = np.zeros(x.shape, ">f4")
+    assert np.array_equal(fg.sigmoid(x, out=swapped), fg.sigmoid(x))
+    half = x.astype(np.float16)
+    half_out = np.zeros((x.shape[0], 2 * x.shape[1]), np.float16)[:, ::2]
+    assert np.array_equal(fg.mish(half, out=half_out), fg.mish(half))
+    long_rows = rng.standard_normal((2, _arrays.OUT_BLOCK + 5)).astype(np.float32)
+    strided = np.zeros((2, 2 * long_rows.shape[1]), np.float32)[:, ::2]
+    assert np.array_equal(fg.elu(long_rows, out=strided, alpha=0.5), fg.elu(long_rows, alpha=0.5))
+    flat = np.linspace(-4, 4, 3 * _arrays.OUT_BLOCK + 1).astype(np.float32)
+    want = fg.gelu(flat)
+    fg.gelu(flat, out=flat[::-1])  # overlaps its input backwards
+    assert np.array_equal(flat[::-1], want)
