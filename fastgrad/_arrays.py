@@ -47,9 +47,10 @@ def _coerce(x, fn, what):
 
 def coerce_pair(grad_out, x, fn, what="x"):
     """Both inputs as C-contiguous arrays of one shape (NumPy's broadcasting: a smaller
-    grad_out, or x, is repeated) and the result dtype; except a grad_out of one element
-    where x has the broadcast shape, which stays one element (``_run``'s
-    ``run_repeated_grad_out`` repeats it a block at a time: no array of x's size)."""
+    grad_out, or x, is repeated) and the result dtype; except where x has the broadcast
+    shape and grad_out is one element, or one period of x's trailing axes (a row of a
+    matrix x): it stays as it is (flat), and ``_run``'s ``run_repeated_grad_out`` or
+    ``run_tiled_grad_out`` repeats it a block at a time: no array of x's size."""
     x, x_result = _coerce(x, fn, what)
     if type(grad_out) in _duck.PYTHON_NUMBERS:  # NumPy's rule: a Python number takes x's dtype
         try:
@@ -69,6 +70,8 @@ def coerce_pair(grad_out, x, fn, what="x"):
             ) from None
         if g.size == 1 and shape == x.shape:
             g = g.reshape(1)
+        elif shape == x.shape and _tiles(g.shape, shape):
+            g = np.ascontiguousarray(g).reshape(-1)  # one period (``_run``)
         else:
             g = np.ascontiguousarray(np.broadcast_to(g, shape))
             x = np.ascontiguousarray(np.broadcast_to(x, shape))
@@ -93,6 +96,14 @@ def writable_1d(out, dtype, size):
         return False
     flags = out.flags
     return flags.c_contiguous and flags.writeable
+
+
+def _tiles(small, shape):
+    """Is an array of shape ``small``, broadcast to ``shape``, its C-order elements
+    repeated whole (``small`` is ``shape``'s trailing axes, after leading 1s)?"""
+    padded = (1,) * (len(shape) - len(small)) + tuple(small)
+    first = next((i for i, n in enumerate(padded) if n != 1), len(padded))
+    return padded[first:] == tuple(shape[first:])
 
 
 def duck_dtype(inputs, fn):

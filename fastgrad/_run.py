@@ -168,3 +168,24 @@ def run_repeated_grad_out(kernel, threads, grad_out, x, out, a, b):
     buffers = np.full((threads, min(BLOCK, n)), grad_out[0], out.dtype)
     _in_blocks(functools.partial(_repeated_block, kernel), buffers, (x, out), n, threads, a, b)
     return True
+
+
+# A grad_out that tiles x (one period of x's trailing axes, as a bias-shaped gradient
+# broadcasts) is repeated into a buffer of about this many elements, reused for every
+# block of x: never an array of x's size.
+TILED_BLOCK = 1 << 20
+
+
+def run_tiled_grad_out(kernel, grad_out, x, out, a, b):
+    """Call the backward ``kernel(grad_out, x, out, a, b)`` (serial or chunked on
+    threads) with ``grad_out`` one period of x's trailing elements in C order, block by
+    block through one repeated buffer; the same bits as the kernel on the expanded
+    array."""
+    (x,) = separate([x], [out])  # a block must not read what an earlier one wrote
+    period = grad_out.size
+    repeated = np.tile(grad_out, max(1, TILED_BLOCK // period))
+    step = repeated.size  # a whole number of periods: every block starts on one
+    for lo in range(0, out.size, step):
+        hi = min(out.size, lo + step)
+        kernel(repeated[: hi - lo], x[lo:hi], out[lo:hi], a, b)
+    return True

@@ -487,3 +487,41 @@ def test_an_out_the_kernel_cannot_write_is_filled_in_blocks_not_through_a_whole_
     want = fg.gelu(flat)
     fg.gelu(flat, out=flat[::-1])  # overlaps its input backwards
     assert np.array_equal(flat[::-1], want)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_grad_out_that_tiles_x_is_never_expanded_to_x_size(threads):
+    """A grad_out of x's trailing axes (a row against a matrix, as NumPy broadcasts it)
+    is repeated a block at a time: the same bits as the expanded array, without an
+    array of x's size; in place too. A grad_out broadcast otherwise (a column) is
+    expanded, as before."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1 << 12, 1 << 10)).astype(np.float32)
+    before = fg.get_num_threads()
+    try:
+        fg.set_num_threads(threads)
+        for g in (
+            rng.standard_normal(x.shape[1]).astype(np.float32),
+            rng.standard_normal((1, x.shape[1])).astype(np.float32),
+            rng.standard_normal((x.shape[0], 1)).astype(np.float32),
+        ):
+            expanded = np.ascontiguousarray(np.broadcast_to(g, x.shape))
+            for name in ("gelu_backward", "relu_backward", "tanh_backward_from_output"):
+                fn = getattr(fg, name)
+                want = fn(expanded, x)
+                assert np.array_equal(fn(g, x).view(np.uint32), want.view(np.uint32))
+                inplace = x.copy()
+                fn(g, inplace, out=inplace)
+                assert np.array_equal(inplace, want)
+        row = rng.standard_normal(x.shape[1]).astype(np.float32)
+        out = np.empty_like(x)
+        fg.silu_backward(row, x, out=out)
+        tracemalloc.start()
+        try:
+            fg.silu_backward(row, x, out=out)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < x.nbytes / 3, peak  # one buffer of 2^20 float32 elements (4 MiB)
+    finally:
+        fg.set_num_threads(before)
