@@ -36,6 +36,7 @@ import functools
 import inspect
 import math
 
+import numpy as np
 import torch
 
 import fastgrad as _fg
@@ -71,9 +72,22 @@ def _run(kernel, tensors, keywords):
     x = tensors[-1]
     if x.dtype == torch.bfloat16:
         return _run(kernel, [t.float() for t in tensors], keywords).to(torch.bfloat16)
-    out = torch.empty_like(x)
+    out = _empty_like(x)
     kernel(*(t.numpy() for t in tensors), out=out.numpy(), **keywords)
     return out
+
+
+def _empty_like(x):
+    """``torch.empty_like(x)``'s layout (the memory format kept; a meta tensor gives its
+    strides without allocating) in memory NumPy allocates: NumPy asks Linux for huge
+    pages on large arrays, and the first writes to a 40 MB result then fault 512 times
+    fewer (PyTorch's allocator made a 1e7 sigmoid forward + backward 1.7x slower)."""
+    strides = torch.empty_like(x, device="meta").stride()
+    memory = torch.from_numpy(np.empty(x.numel(), _NUMPY_DTYPE[x.dtype]))
+    return memory.as_strided(x.shape, strides)
+
+
+_NUMPY_DTYPE = {torch.float16: np.float16, torch.float32: np.float32, torch.float64: np.float64}
 
 
 # autograd: x -> f(x), and (grad_out, x) -> grad_out * f'(x), each differentiable
