@@ -75,14 +75,11 @@ def _kernel_picker(activation, kind, params, fn):
         if len(inputs) == 2 and inputs[0].size == 1 < arr.size:
             serial = kernels.get(kind.name, False)
             return functools.partial(run_repeated_grad_out, serial, threads), a, b
-        if len(inputs) == 2 and inputs[0].size != arr.size:  # a period of x: tiled
-            kernel = kernels.get(kind.name, parallel)
-            if parallel:
-                kernel = functools.partial(run_chunked, kernel, n_out)
-            return functools.partial(run_tiled_grad_out, kernel), a, b
         kernel = kernels.get(kind.name, parallel)
         if parallel:
             kernel = functools.partial(run_chunked, kernel, n_out)
+        if len(inputs) == 2 and inputs[0].size != arr.size:  # a period of x: tiled
+            kernel = functools.partial(run_tiled_grad_out, kernel)
         return kernel, a, b
 
     # (serial kernel, a0, b0) per dtype for calls without keywords, once compiled, at

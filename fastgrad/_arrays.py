@@ -160,22 +160,22 @@ OUT_BLOCK = 1 << 20
 
 def _in_row_blocks(kernel, inputs, outs, like, a, b):
     """``kernel(*inputs, *buffers, a, b)`` block by block of like's leading axis, each
-    block's results stored into the outs' rows. False if any call returned False."""
+    block's results stored into the outs' rows (which do not overlap each other: the
+    callers check)."""
     shape = like.shape
     row = like.size // shape[0] if shape[0] else 0
     per = max(1, OUT_BLOCK // max(row, 1))
     buffers = [np.empty(min(shape[0], per) * row, like.dtype) for _ in outs]
-    ok = True
     for first in range(0, shape[0], per):
         last = min(shape[0], first + per)
         lo, hi = first * row, last * row
         parts = [buffer[: hi - lo] for buffer in buffers]
-        # a one-element grad_out (repeated by its kernel) goes whole to every block
+        # a grad_out of one element or one period of a row (repeated by its kernel)
+        # goes whole to every block: each block starts on a row
         pieces = [v if v.size != like.size else v[lo:hi] for v in inputs]
-        ok = kernel(*pieces, *parts, a, b) is not False and ok
+        kernel(*pieces, *parts, a, b)
         for o, part in zip(outs, parts, strict=True):
             store(o[first:last], part.reshape((last - first, *shape[1:])))
-    return ok
 
 
 def _overlap(a, b):
@@ -195,7 +195,7 @@ def _blockwise(out_arrays, inputs, like):
     """Can results go to the outs block by block? Not for 0-d results, nor where an
     out may share memory with an input (a later block would read what an earlier one
     wrote: those go through a whole temporary, NumPy's rule)."""
-    return like.ndim > 0 and not any(np.may_share_memory(o, v) for o in out_arrays for v in inputs)
+    return like.ndim > 0 and not any(_overlap(o, v) for o in out_arrays for v in inputs)
 
 
 def into_out(kernel, inputs, like, result, out, a, b, fn_name):

@@ -514,6 +514,10 @@ def test_a_grad_out_that_tiles_x_is_never_expanded_to_x_size(threads):
                 fn(g, inplace, out=inplace)
                 assert np.array_equal(inplace, want)
         row = rng.standard_normal(x.shape[1]).astype(np.float32)
+        strided = np.zeros((x.shape[0], 2 * x.shape[1]), np.float32)[:, ::2]  # out in blocks
+        fg.gelu_backward(row, x, out=strided)
+        want = fg.gelu_backward(np.ascontiguousarray(np.broadcast_to(row, x.shape)), x)
+        assert np.array_equal(strided, want)
         out = np.empty_like(x)
         fg.silu_backward(row, x, out=out)
         tracemalloc.start()
