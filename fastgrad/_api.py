@@ -34,7 +34,7 @@ from ._docs import document
 from ._kernels import kernel_set
 from ._kinds import kinds_of
 from ._params import Params, params_key
-from ._run import run_chunked, run_half, run_repeated_grad_out, run_tiled_grad_out
+from ._run import run_chunked, run_half, run_repeated_grad_out
 
 
 def _kernel_picker(activation, kind, params, fn):
@@ -72,14 +72,12 @@ def _kernel_picker(activation, kind, params, fn):
             serial = kernel_set(activation, compute, value, FAST).get(kind.name, False)
             return functools.partial(run_half, serial, n_out, threads), a, b
         kernels = kernels_for(dtype, value, level)
-        if len(inputs) == 2 and inputs[0].size == 1 < arr.size:
+        if len(inputs) == 2 and inputs[0].size != arr.size:  # one period of x, repeated
             serial = kernels.get(kind.name, False)
             return functools.partial(run_repeated_grad_out, serial, threads), a, b
         kernel = kernels.get(kind.name, parallel)
         if parallel:
             kernel = functools.partial(run_chunked, kernel, n_out)
-        if len(inputs) == 2 and inputs[0].size != arr.size:  # a period of x: tiled
-            kernel = functools.partial(run_tiled_grad_out, kernel)
         return kernel, a, b
 
     # (serial kernel, a0, b0) per dtype for calls without keywords, once compiled, at

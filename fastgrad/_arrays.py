@@ -49,8 +49,8 @@ def coerce_pair(grad_out, x, fn, what="x"):
     """Both inputs as C-contiguous arrays of one shape (NumPy's broadcasting: a smaller
     grad_out, or x, is repeated) and the result dtype; except where x has the broadcast
     shape and grad_out is one element, or one period of x's trailing axes (a row of a
-    matrix x): it stays as it is (flat), and ``_run``'s ``run_repeated_grad_out`` or
-    ``run_tiled_grad_out`` repeats it a block at a time: no array of x's size."""
+    matrix x): it stays as it is (flat), and ``_run``'s ``run_repeated_grad_out``
+    repeats it a block at a time: no array of x's size."""
     x, x_result = _coerce(x, fn, what)
     if type(grad_out) in _duck.PYTHON_NUMBERS:  # NumPy's rule: a Python number takes x's dtype
         try:

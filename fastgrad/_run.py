@@ -7,9 +7,10 @@ wrappers).
   partly overlap an output.
 - ``run_half``: a float32 serial kernel on float16 arrays, one block at a time through
   float32 buffers (``_half``'s conversions), on one thread or shared among several.
-- ``run_repeated_grad_out``: a serial backward kernel whose grad_out is one value for
-  every element (``fg.gelu_backward(1.0, x)``), repeated in a block-sized buffer per
-  thread instead of an array of x's size, block by block as ``run_half`` goes.
+- ``run_repeated_grad_out``: a serial backward kernel whose grad_out is one period of x
+  (one value, ``fg.gelu_backward(1.0, x)``, or a row against a matrix), repeated in a
+  block-sized buffer instead of an array of x's size, block by block as ``run_half``
+  goes.
 
 Both take the kernel's arguments as its serial form does, ``(*inputs, *outputs, a, b)``
 (flat, C-contiguous), and return False, writing nothing, when the two outputs of a pair
@@ -121,15 +122,17 @@ def _blocks(run_block, buffers, seats, *args):
         last = _count_block(counters) == (n - 1) // block
 
 
-def _in_blocks(run_block, buffers, arrays, n, threads, a, b):
-    """Run ``run_block`` over the n elements of ``arrays``, block by block, on the calling
-    thread alone or shared among ``threads`` (one row of ``buffers`` each)."""
+def _in_blocks(run_block, buffers, arrays, n, threads, a, b, block=None):
+    """Run ``run_block`` over the n elements of ``arrays``, ``block`` elements at a time
+    (None: ``BLOCK``, read when called), on the calling thread alone or shared among
+    ``threads`` (one row of ``buffers`` each)."""
+    block = block or BLOCK
     if threads == 1:
-        for start in range(0, n, BLOCK):
-            run_block(arrays, buffers[0], start, min(start + BLOCK, n), a, b)
+        for start in range(0, n, block):
+            run_block(arrays, buffers[0], start, min(start + block, n), a, b)
         return
     step = functools.partial(_blocks, run_block, buffers, np.zeros(1, np.int64))
-    _threads.run_parallel(step, (*arrays, a, b), n, threads, BLOCK)
+    _threads.run_parallel(step, (*arrays, a, b), n, threads, block)
 
 
 def run_half(kernel, n_out, threads, *args):
@@ -159,33 +162,19 @@ def _repeated_block(kernel, arrays, repeated, start, stop, a, b):
 
 def run_repeated_grad_out(kernel, threads, grad_out, x, out, a, b):
     """Call the serial backward ``kernel(grad_out, x, out, a, b)`` with ``grad_out`` one
-    element (of x's dtype) standing for every element of x, on ``threads`` threads: each
-    thread repeats it in a buffer of one block, never an array of x's size. The same bits
-    as the kernel on the repeated array: each element goes through the same loop body."""
+    period of x's elements in C order, standing for x's size: one element
+    (``fg.gelu_backward(1.0, x)``), or a row of x's trailing axes (a bias-shaped gradient
+    against a matrix). On ``threads`` threads, each repeats it in a buffer of one block (a
+    whole number of periods, so every block starts on one), never an array of x's size.
+    The same bits as the kernel on the repeated array: each element goes through the
+    same loop body."""
     (x,) = separate([x], [out])  # a block must not read what an earlier one wrote
-    n = out.size
-    threads = min(threads, -(-n // BLOCK)) or 1
-    buffers = np.full((threads, min(BLOCK, n)), grad_out[0], out.dtype)
-    _in_blocks(functools.partial(_repeated_block, kernel), buffers, (x, out), n, threads, a, b)
-    return True
-
-
-# A grad_out that tiles x (one period of x's trailing axes, as a bias-shaped gradient
-# broadcasts) is repeated into a buffer of about this many elements, reused for every
-# block of x: never an array of x's size.
-TILED_BLOCK = 1 << 20
-
-
-def run_tiled_grad_out(kernel, grad_out, x, out, a, b):
-    """Call the backward ``kernel(grad_out, x, out, a, b)`` (serial or chunked on
-    threads) with ``grad_out`` one period of x's trailing elements in C order, block by
-    block through one repeated buffer; the same bits as the kernel on the expanded
-    array."""
-    (x,) = separate([x], [out])  # a block must not read what an earlier one wrote
-    period = grad_out.size
-    repeated = np.tile(grad_out, max(1, TILED_BLOCK // period))
-    step = repeated.size  # a whole number of periods: every block starts on one
-    for lo in range(0, out.size, step):
-        hi = min(out.size, lo + step)
-        kernel(repeated[: hi - lo], x[lo:hi], out[lo:hi], a, b)
+    n, period = out.size, grad_out.size
+    block = period * max(1, BLOCK // period)
+    threads = min(threads, -(-n // block)) or 1
+    repeated = np.tile(grad_out.astype(out.dtype, copy=False), min(block, n) // period)
+    buffers = np.broadcast_to(repeated, (threads, repeated.size))  # read only: one copy
+    _in_blocks(
+        functools.partial(_repeated_block, kernel), buffers, (x, out), n, threads, a, b, block
+    )
     return True
