@@ -7,7 +7,7 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 ``fastgrad.reference`` holds the plain NumPy versions.
 """
 
-from . import _numba, reference
+from . import _gated_api, _numba, reference
 from ._accuracy import LEVELS as ACCURACY_LEVELS
 from ._accuracy import get_accuracy, set_accuracy
 from ._table import TABLE
@@ -35,9 +35,12 @@ def _public_functions():
 
 
 _functions = _public_functions()
+# the gated activations (GLU's family, ``_gated``): their own table, their own shapes
+_gated_functions = _gated_api.build_gated_functions()
 # The public functions are the table's: adding an activation to the table adds its
 # functions here, with nothing to edit in this file.
 globals().update(_functions)
+globals().update(_gated_functions)
 # ... and makes them callable inside the user's @njit code (Numba overloads)
 _numba.register_all(_functions, TABLE)
 
@@ -50,4 +53,5 @@ __all__ = [
     "set_accuracy",
     "set_num_threads",
     *_functions,
+    *_gated_functions,
 ]

@@ -18,6 +18,8 @@ from ._accuracy import ACCURATE, FAST
 
 def _compile_one(name, variant, dtype, level=ACCURATE):
     from . import _jit
+    from ._gated import GATED
+    from ._gated_kernels import DIRECTIONS, gate_kernel
     from ._kernels import kernel_set
     from ._table import BY_NAME
 
@@ -27,6 +29,9 @@ def _compile_one(name, variant, dtype, level=ACCURATE):
     for kind in kernels.names():
         for parallel in (False, True):
             kernels.get(kind, parallel)  # compiles, or loads from the cache
+    if any(row.activation == name for row in GATED):  # its gated activation's kernels
+        for direction in DIRECTIONS:
+            gate_kernel(BY_NAME[name], variant, level, dtype, direction)
     return name, variant, np.dtype(dtype).name, kernels.level
 
 

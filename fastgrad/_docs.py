@@ -117,3 +117,79 @@ def document(fn, activation, kind, params):
         f"Example::\n\n    {example}\n"
     )
     return fn
+
+
+# ------------------------------------------------------------ the gated activations
+
+
+def _gated_example(row, form):
+    """A doctest of a gated function (run by the test suite), its output the NumPy
+    reference's."""
+    from . import reference
+
+    a, b, g = np.array([-2.0, 0.0, 2.0]), np.array([0.5, 1.0, 3.0]), np.full(3, 0.5)
+    x = np.concatenate([a, b])
+    name = row.name + form.suffix
+    values = {"a": a, "b": b, "x": x, "grad_out": g}
+    spelled = {"a": "a", "b": "b", "x": "x", "grad_out": "np.full(3, 0.5)"}
+    args = [values[i] for i in form.inputs]
+    value = getattr(reference, name)(*args)
+    shown = "[0]" if form.outputs == 2 else ""
+    value = value[0] if form.outputs == 2 else value
+    setup = (
+        ">>> x = np.array([-2.0, 0.0, 2.0, 0.5, 1.0, 3.0])  # a | b\n"
+        if form.packed
+        else ">>> a, b = np.array([-2.0, 0.0, 2.0]), np.array([0.5, 1.0, 3.0])\n"
+    )
+    call = f"fg.{name}({', '.join(spelled[i] for i in form.inputs)}){shown}"
+    return f">>> import numpy as np, fastgrad as fg\n{setup}>>> {call}.round(6)\n{value.round(6)!r}"
+
+
+def gated_doc(row, form):
+    """The docstring of a gated function: its math (``_gated``), conventions, accuracy,
+    arrays and an example."""
+    f = row.activation
+    u, v = ("a", "b") if row.gate == "first" else ("b", "a")
+    formula = f"{f}({u}) * {v}" if row.gate == "first" else f"{v} * {f}({u})"
+    bounds = row.bounds()
+    base = row.base
+    kink = (
+        f"\nwhere {f}'s derivative is 0 the gradient of {u} is +0.0 whatever grad_out's sign\n"
+        f"(PyTorch's {f} backward selects 0 there)."
+        if base.zero_gradient_selected
+        else ""
+    )
+    packed = (
+        "dim: the axis of x halved (its length even): a is the first half, b the second;\n"
+        "the halves are read where they lie, and the backward's out= may be x itself.\n"
+        if form.packed
+        else "a, b: arrays of one shape; the backward's out= may be (a, b) themselves.\n"
+    )
+    variant = (
+        f"approximate: gelu's form, {', '.join(repr(v) for v in base.maths())}.\n"
+        if row.variant
+        else ""
+    )
+    example = _gated_example(row, form).replace("\n", "\n    ")
+    out = "a pair of arrays (grad_a, grad_b)" if form.outputs == 2 else "an array of the result"
+    return (
+        f"{row.title}: {form.summary.format(formula=formula)}.\n\n"
+        f"    y = {formula}\n"
+        f"    grad_{u} = grad_out * {v} * {f}'({u})   (grad_out * {v} first, as autograd)\n"
+        f"    grad_{v} = grad_out * {f}({u})\n\n"
+        f"{f} and {f}' are computed as ``fastgrad.{f}`` computes them (its docstring: the\n"
+        f"stable forms, the limits, the kinks).{kink}\n"
+        f"The backward reads only grad_out and the inputs ({f} and {f}' recomputed, nothing\n"
+        f"saved) and allocates only its outputs.\n\n"
+        f"Accuracy (float32, float64, against mpmath): y and grad_{v} within "
+        f"{bounds['forward']:g} ulps,\n"
+        f"grad_{u} within {bounds['grad_u']:g} ({f} itself within {base.max_ulps:g}; "
+        f"``fastgrad._gated``).\n\n"
+        f"{packed}"
+        f"{variant}"
+        f"Arrays: float32 and float64 computed in their own precision, float16 in float32, bool\n"
+        f"and integers converted as np.exp converts them; any shape (strided inputs copied).\n"
+        f"out: {out} to write into (C-contiguous: directly).\n"
+        f"accuracy: as for ``fastgrad.{f}``; None: the process-wide level.\n\n"
+        f"Example::\n\n    {example}\n"
+    )

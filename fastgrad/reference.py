@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ._gated import GATE_FIRST, GATED
 from ._kinds import kinds_of
 from ._table import ALIASES, BY_NAME, TABLE
 
@@ -264,3 +265,49 @@ for _name in (act.name for act in TABLE):
 for _alias, _name in ALIASES.items():
     for _kind in kinds_of(BY_NAME[_name]):
         globals()[_alias + _kind.suffix] = globals()[_name + _kind.suffix]
+
+
+# ------------------------------------------------- the gated activations (``_gated``)
+# f(a) * b for two arrays, or for the two halves of one array along ``dim`` (GLU:
+# a * sigmoid(b)), as a NumPy user writes them from the product rule.
+
+
+def glu(x, dim=-1):
+    a, b = np.split(x, 2, axis=dim)
+    return a * sigmoid(b)
+
+
+def glu_backward(grad_out, x, dim=-1):
+    a, b = np.split(x, 2, axis=dim)
+    s = sigmoid(b)
+    return np.concatenate([grad_out * s, grad_out * a * s * (1 - s)], axis=dim)
+
+
+def _make_gated(name, activation):
+    forward, grad = globals()[activation], globals()[activation + "_grad"]
+
+    def gated(a, b, **params):
+        return forward(a, **params) * b
+
+    def gated_backward(grad_out, a, b, **params):
+        return grad_out * b * grad(a, **params), grad_out * forward(a, **params)
+
+    def packed(x, dim=-1, **params):
+        return gated(*np.split(x, 2, axis=dim), **params)
+
+    def packed_backward(grad_out, x, dim=-1, **params):
+        return np.concatenate(gated_backward(grad_out, *np.split(x, 2, axis=dim), **params), dim)
+
+    for fn, suffix in (
+        (gated, ""),
+        (gated_backward, "_backward"),
+        (packed, "_packed"),
+        (packed_backward, "_packed_backward"),
+    ):
+        fn.__name__ = name + suffix
+        globals()[name + suffix] = fn
+
+
+for _row in GATED:
+    if _row.gate == GATE_FIRST:  # glu's forms are above
+        _make_gated(_row.name, _row.activation)

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
+from fastgrad._gated import GATED
+from fastgrad._gated_api import forms_of
 from fastgrad._kinds import kinds_of
 from fastgrad._table import TABLE, public_names
 from harness import oracle
@@ -37,7 +39,8 @@ def test_every_activation_has_a_reference_and_an_oracle(act):
 def test_nothing_public_outside_the_table():
     utilities = {"TABLE", "get_num_threads", "set_num_threads", "reference"}
     utilities |= {"ACCURACY_LEVELS", "get_accuracy", "set_accuracy"}
-    assert set(fg.__all__) == set(public_names()) | utilities
+    gated = {row.name + form.suffix for row in GATED for form in forms_of(row)}
+    assert set(fg.__all__) == set(public_names()) | gated | utilities
     assert set(oracle.ORACLES) == {act.name for act in TABLE}
 
 

@@ -14,6 +14,8 @@ accepts a user's script through it.
 import inspect
 
 import fastgrad as fg
+from fastgrad._gated import GATED
+from fastgrad._gated_api import forms_of
 from fastgrad._kinds import BY_SUFFIX
 from fastgrad._table import ALIASES, BY_NAME
 
@@ -82,9 +84,39 @@ def stub_of(name):
     return f"def {name}({', '.join(parts)}) -> {returns}: ..."
 
 
+def gated_stub_of(row, form):
+    """The stub of a gated function (``fastgrad._gated_api``'s forms)."""
+    name = row.name + form.suffix
+    annotations = {
+        "dim": "int",
+        "approximate": "Literal[" + ", ".join(repr(v) for v in row.base.maths()) + "]",
+        "out": "OutPair" if form.outputs == 2 else "Out",
+        "accuracy": "Accuracy",
+    }
+    parts, star = [], False
+    for p in inspect.signature(getattr(fg, name)).parameters.values():
+        if p.kind == p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        text = f"{p.name}: {annotations.get(p.name, 'ArrayLike')}"
+        if p.default is not p.empty:
+            text += " = ..."
+        parts.append(text)
+    returns = "tuple[Any, Any]" if form.outputs == 2 else "Any"
+    return f"def {name}({', '.join(parts)}) -> {returns}: ..."
+
+
 def render():
     functions = [n for n in fg.__all__ if n in fg._functions]
-    return HEADER + "\n" + "\n".join(stub_of(n) for n in functions) + "\n"
+    gated = [gated_stub_of(row, form) for row in GATED for form in forms_of(row)]
+    return (
+        HEADER
+        + "\n"
+        + "\n".join(stub_of(n) for n in functions)
+        + "\n\n# the gated activations (fastgrad._gated)\n"
+        + "\n".join(gated)
+        + "\n"
+    )
 
 
 if __name__ == "__main__":
