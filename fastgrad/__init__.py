@@ -41,6 +41,9 @@ _gated_functions = _gated_api.build_gated_functions()
 # functions here, with nothing to edit in this file.
 globals().update(_functions)
 globals().update(_gated_functions)
+# PReLU (``_prelu``): an activation with a learnable weight per channel
+from ._prelu import prelu, prelu_backward  # noqa: E402
+
 # ... and makes them callable inside the user's @njit code (Numba overloads)
 _numba.register_all(_functions, TABLE)
 
@@ -54,4 +57,6 @@ __all__ = [
     "set_num_threads",
     *_functions,
     *_gated_functions,
+    "prelu",
+    "prelu_backward",
 ]

@@ -15,15 +15,22 @@ import numpy as np
 
 from ._accuracy import ACCURATE, FAST
 
+PRELU = "prelu"
+
 
 def _compile_one(name, variant, dtype, level=ACCURATE):
     from . import _jit
     from ._gated import GATED
     from ._gated_kernels import DIRECTIONS, gate_kernel
     from ._kernels import kernel_set
+    from ._prelu_kernels import BACKWARD, FORWARD, prelu_kernel
     from ._table import BY_NAME
 
     _jit.compiling_ahead()
+    if name == PRELU:
+        for direction in (FORWARD, BACKWARD):
+            prelu_kernel(dtype, direction)
+        return name, variant, np.dtype(dtype).name, level
 
     kernels = kernel_set(BY_NAME[name], dtype, variant, level)
     for kind in kernels.names():
@@ -59,6 +66,7 @@ def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None, p
     from ._table import BY_NAME, TABLE
 
     _compile_helpers()
+    all_names = not names
     names = names or [a.name for a in TABLE]
     jobs = [(n, v, d, ACCURATE) for n in names for v in BY_NAME[n].maths() for d in dtypes]
     jobs += [
@@ -67,6 +75,8 @@ def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None, p
         for v in BY_NAME[n].maths()
         if BY_NAME[n].fast_math(v) is not None and "float32" in dtypes
     ]
+    if all_names:  # PReLU's kernels (not a row of the table: its own)
+        jobs += [(PRELU, None, d, ACCURATE) for d in dtypes]
     processes = processes or os.cpu_count() or 1
     if multiprocessing.current_process().daemon:
         processes = 1

@@ -311,3 +311,26 @@ def _make_gated(name, activation):
 for _row in GATED:
     if _row.gate == GATE_FIRST:  # glu's forms are above
         _make_gated(_row.name, _row.activation)
+
+
+# ------------------------------------------------------------------ PReLU (``_prelu``)
+
+
+def _channel_weight(x, weight):
+    """The weight broadcast against x along dimension 1 (one channel below 2-D)."""
+    w = np.asarray(weight, x.dtype).reshape(-1)
+    if w.size == 1 or x.ndim < 2:
+        return w.reshape(()) if w.size == 1 else w
+    return w.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def prelu(x, weight):
+    return np.where(x > 0, x, _channel_weight(x, weight) * x)
+
+
+def prelu_backward(grad_out, x, weight):
+    w = _channel_weight(x, weight)
+    grad_x = np.where(x > 0, grad_out, w * grad_out)
+    terms = np.where(x > 0, 0, x * grad_out)
+    axes = tuple(i for i in range(x.ndim) if not (i == 1 and np.size(weight) > 1))
+    return grad_x, terms.sum(axis=axes).reshape(np.shape(weight))

@@ -42,6 +42,13 @@ def set_num_threads(n: int) -> None: ...
 """
 
 
+PRELU = (
+    "def prelu(x: ArrayLike, weight: ArrayLike, *, out: Out = ...) -> Any: ...\n"
+    "def prelu_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, "
+    "out: OutPair = ...) -> tuple[Any, Any]: ...\n"
+)
+
+
 def _kind_of(name):
     """The kind row of a public name (the longest suffix that matches an activation)."""
     for suffix in sorted(BY_SUFFIX, key=len, reverse=True):
@@ -115,7 +122,8 @@ def render():
         + "\n".join(stub_of(n) for n in functions)
         + "\n\n# the gated activations (fastgrad._gated)\n"
         + "\n".join(gated)
-        + "\n"
+        + "\n\n# PReLU (fastgrad._prelu)\n"
+        + PRELU
     )
 
 
