@@ -44,6 +44,9 @@ globals().update(_gated_functions)
 # PReLU (``_prelu``): an activation with a learnable weight per channel
 from ._prelu import prelu, prelu_backward  # noqa: E402
 
+# RReLU (``_rrelu``): random slopes in training, kept for the backward
+from ._rrelu import rrelu, rrelu_backward, rrelu_fwd_grad  # noqa: E402
+
 # ... and makes them callable inside the user's @njit code (Numba overloads)
 _numba.register_all(_functions, TABLE)
 
@@ -59,4 +62,7 @@ __all__ = [
     *_gated_functions,
     "prelu",
     "prelu_backward",
+    "rrelu",
+    "rrelu_fwd_grad",
+    "rrelu_backward",
 ]

@@ -40,7 +40,7 @@ def test_nothing_public_outside_the_table():
     utilities = {"TABLE", "get_num_threads", "set_num_threads", "reference"}
     utilities |= {"ACCURACY_LEVELS", "get_accuracy", "set_accuracy"}
     gated = {row.name + form.suffix for row in GATED for form in forms_of(row)}
-    prelu = {"prelu", "prelu_backward"}
+    prelu = {"prelu", "prelu_backward", "rrelu", "rrelu_fwd_grad", "rrelu_backward"}
     assert set(fg.__all__) == set(public_names()) | gated | prelu | utilities
     assert set(oracle.ORACLES) == {act.name for act in TABLE}
 

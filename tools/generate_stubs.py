@@ -24,6 +24,7 @@ HEADER = """\
 from types import ModuleType
 from typing import Any, Literal
 
+from numpy.random import Generator
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 reference: ModuleType  # fastgrad.reference, the NumPy versions (their names as below)
@@ -46,6 +47,16 @@ PRELU = (
     "def prelu(x: ArrayLike, weight: ArrayLike, *, out: Out = ...) -> Any: ...\n"
     "def prelu_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, "
     "out: OutPair = ...) -> tuple[Any, Any]: ...\n"
+)
+RRELU = (
+    "def rrelu(x: ArrayLike, lower: float = ..., upper: float = ..., training: bool = ..., *, "
+    "generator: Generator | int | None = ..., out: Out = ...) -> Any: ...\n"
+    "def rrelu_fwd_grad(x: ArrayLike, lower: float = ..., upper: float = ..., "
+    "training: bool = ..., *, generator: Generator | int | None = ..., "
+    "out: tuple[NDArray[Any] | None, NDArray[Any] | None] | None = ...) -> tuple[Any, Any]: ...\n"
+    "def rrelu_backward(grad_out: ArrayLike, x: ArrayLike, lower: float = ..., "
+    "upper: float = ..., training: bool = ..., *, slopes: ArrayLike | None = ..., "
+    "out: Out = ...) -> Any: ...\n"
 )
 
 
@@ -122,8 +133,9 @@ def render():
         + "\n".join(stub_of(n) for n in functions)
         + "\n\n# the gated activations (fastgrad._gated)\n"
         + "\n".join(gated)
-        + "\n\n# PReLU (fastgrad._prelu)\n"
+        + "\n\n# PReLU and RReLU (fastgrad._prelu, fastgrad._rrelu)\n"
         + PRELU
+        + RRELU
     )
 
 
