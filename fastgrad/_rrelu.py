@@ -9,7 +9,8 @@ the slopes drawn, which the backward needs) and ``rrelu_backward``.
 
 PyTorch's training kernel tests ``x <= 0`` (-0.0 takes a slope, y = -0.0 * r = -0.0; NaN
 keeps slope 1), its eval (leaky_relu) ``x > 0`` (NaN takes the mean slope): each mode
-follows it, the backward too (``fastgrad.leaky_relu_backward`` gives NaN at NaN). The slopes are drawn in the calling thread from ``generator`` (a NumPy
+follows it, the backward too (``fastgrad.leaky_relu_backward`` gives NaN at NaN).
+The slopes are drawn in the calling thread from ``generator`` (a NumPy
 ``Generator``, or a seed for ``numpy.random.default_rng``; None: fresh entropy), one per
 element of x in C order whatever its sign, so a generator in a given state gives the same
 slopes whatever x's values and whatever the thread count. Each result is one correctly

@@ -41,6 +41,7 @@ import torch
 
 import fastgrad as _fg
 
+from . import _torch_layer
 from ._params import ACCURACY, Params
 from ._table import TABLE
 
@@ -416,6 +417,9 @@ _MODULES = {}
 for _bridge in _BRIDGES:
     _class = _bridge.module_class(_FUNCTIONS[_bridge.torch_name])
     _MODULES[_class.__name__] = _class
+# the gated activations, PReLU and RReLU (``_torch_layer``): autograd functions of their own
+_FUNCTIONS.update(_torch_layer.FUNCTIONS)
+_MODULES.update(_torch_layer.MODULES)
 globals().update(_FUNCTIONS)
 globals().update(_MODULES)
 __all__ = sorted(_FUNCTIONS) + sorted(_MODULES)

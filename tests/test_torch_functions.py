@@ -230,7 +230,9 @@ def test_module_classes_have_torch_nn_names_arguments_and_state():
     from fastgrad._table import TABLE
 
     x = torch.linspace(-5, 5, 41, dtype=torch.float64)
-    assert len([n for n in fgt.__all__ if n[0].isupper()]) == len(TABLE)
+    from fastgrad._torch_layer import MODULES  # GLU, PReLU, RReLU: tests/test_torch_layer.py
+
+    assert len([n for n in fgt.__all__ if n[0].isupper()]) == len(TABLE) + len(MODULES)
     for act in TABLE:
         params = dict(act.default_params)
         function = getattr(fgt, act.torch_function)
