@@ -7,7 +7,7 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 ``fastgrad.reference`` holds the plain NumPy versions.
 """
 
-from . import _gated_api, _numba, reference
+from . import _gated_api, _gated_numba, _numba, reference
 from ._accuracy import LEVELS as ACCURACY_LEVELS
 from ._accuracy import get_accuracy, set_accuracy
 from ._table import TABLE
@@ -37,6 +37,7 @@ def _public_functions():
 _functions = _public_functions()
 # the gated activations (GLU's family, ``_gated``): their own table, their own shapes
 _gated_functions = _gated_api.build_gated_functions()
+_gated_numba.register_gated(_gated_functions)
 # The public functions are the table's: adding an activation to the table adds its
 # functions here, with nothing to edit in this file.
 globals().update(_functions)

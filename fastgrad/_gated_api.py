@@ -20,13 +20,14 @@ recomputed) and allocates only its outputs.
 """
 
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _accuracy, _threads
-from ._arrays import COMPUTE_DTYPE, F16, F32, F64, _coerce, check_out, store
+from ._arrays import COMPUTE_DTYPE, F16, F32, F64, _coerce, as_array, check_out, store
 from ._docs import gated_doc
 from ._gated import GATE_FIRST, GATED
 from ._gated_kernels import BACKWARD, FORWARD, gate_kernel
@@ -85,7 +86,7 @@ def _separate(inputs, outputs, fn):
     separated = []
     for operand in inputs:
         for out in outputs:
-            if not operand.same_as(out) and _overlap(operand.view, out.view):
+            if _overlap(operand.view, out.view) and not operand.same_as(out):
                 copy = np.ascontiguousarray(operand.view)
                 operand = _Operand(copy, copy.reshape(-1), _row_length(copy))
                 break
@@ -163,11 +164,10 @@ def _options(row, fn, approximate, accuracy):
 
 def _arrays(named, fn):
     """The inputs ({name: value}) as C-contiguous arrays of one result dtype (NumPy's
-    policy: float16 stays float16 here, computed in float32 by ``_compute_dtype``)."""
-    coerced = {}
-    for name, value in named.items():
-        coerced[name] = _coerce(value, fn, name)
-    result = np.result_type(*(r for _, r in coerced.values()))
+    policy: float16 stays float16 here, computed in float32 by ``_computable``)."""
+    coerced = {name: as_array(value, fn) for name, value in named.items()}
+    results = {r for _, r in coerced.values()}
+    result = results.pop() if len(results) == 1 else np.result_type(*results)
     return {
         n: a if a.dtype == result else a.astype(result) for n, (a, _) in coerced.items()
     }, result
@@ -221,8 +221,7 @@ def _split_geometry(shape, axis, fn):
         raise ValueError(
             f"{fn}: the halved dimension must be even, but dimension {axis} is size {size}"
         )
-    outer = int(np.prod(shape[:axis], dtype=np.int64))
-    inner = int(np.prod(shape[axis + 1 :], dtype=np.int64))
+    outer, inner = math.prod(shape[:axis]), math.prod(shape[axis + 1 :])
     half_shape = (*shape[:axis], size // 2, *shape[axis + 1 :])
     return outer, size // 2 * inner, half_shape
 
@@ -387,10 +386,75 @@ def _two_array_backward(row, fn):
     return backward
 
 
+def _plain_halves(x, dim, threshold):
+    """(outer, half) of halving a C-contiguous float32/float64 ndarray ``x`` along
+    ``dim`` (an int in range, the axis even) below the threads' size; None for anything
+    else (the general path validates and raises)."""
+    if type(x) is not np.ndarray or (x.dtype is not F32 and x.dtype is not F64):
+        return None
+    shape, ndim = x.shape, x.ndim
+    if type(dim) is not int or not -ndim <= dim < ndim or not x.flags.c_contiguous:
+        return None
+    axis = dim % ndim
+    if shape[axis] % 2 or x.size // 2 >= threshold:
+        return None
+    return math.prod(shape[:axis]), shape[axis] // 2 * math.prod(shape[axis + 1 :])
+
+
+_STRIDES = {}  # (row strides of a call's operands) -> the int64 array the kernels read
+
+
+def _strides(*values):
+    array = _STRIDES.get(values)
+    if array is None:
+        if len(_STRIDES) > 256:
+            _STRIDES.clear()
+        array = _STRIDES[values] = np.array(values, np.int64)
+    return array
+
+
 def _packed_forward(row, fn):
     kernels = _Kernels(row, FORWARD, fn)
+    gate_first = row.gate == GATE_FIRST
 
     def forward(x, dim=-1, approximate=None, *, out=None, accuracy=None):
+        # HOT: a C-contiguous float32/float64 ndarray below the threads' size, into a new
+        # array or a C-contiguous out clear of x
+        geometry = _plain_halves(x, dim, kernels.threshold)
+        if geometry is not None:
+            outer, half = geometry
+            n = outer * half
+            shape = list(x.shape)
+            shape[dim] //= 2
+            if out is None:
+                y = np.empty(shape, x.dtype)
+            elif (
+                _writable(out, x.dtype, n)
+                and list(out.shape) == shape
+                and not np.may_share_memory(out, x)
+            ):
+                y = out
+            else:
+                y = None
+            if y is not None and n:
+                kernel = kernels.get(x.dtype, approximate, accuracy)
+                flat = x.reshape(-1)
+                first, second = flat, flat[half:]
+                u, v = (first, second) if gate_first else (second, first)
+                counters = np.zeros(2, np.int64)
+                kernel(
+                    u,
+                    v,
+                    y.reshape(-1),
+                    _strides(2 * half, 2 * half, half),
+                    half,
+                    n,
+                    0.0,
+                    0.0,
+                    counters,
+                    n,
+                )
+                return y
         arrays, result = _arrays({"x": x}, fn)
         compute = COMPUTE_DTYPE[result]
         kernel = kernels.get(compute, approximate, accuracy)
@@ -407,8 +471,42 @@ def _packed_forward(row, fn):
 
 def _packed_backward(row, fn):
     kernels = _Kernels(row, BACKWARD, fn)
+    gate_first = row.gate == GATE_FIRST
 
     def backward(grad_out, x, dim=-1, approximate=None, *, out=None, accuracy=None):
+        # HOT: as the forward's, grad_out too, into a new array or a C-contiguous out that
+        # is x itself or clear of x and grad_out
+        geometry = _plain_halves(x, dim, kernels.threshold)
+        if geometry is not None and _plain(grad_out, x.dtype, geometry[0] * geometry[1]):
+            outer, half = geometry
+            n = outer * half
+            shape = list(x.shape)
+            shape[dim] //= 2
+            if list(grad_out.shape) != shape:
+                gx = None
+            elif out is None:
+                gx = np.empty_like(x)
+            elif (
+                _writable(out, x.dtype, x.size)
+                and out.shape == x.shape
+                and (out is x or not np.may_share_memory(out, x))
+                and not np.may_share_memory(out, grad_out)
+            ):
+                gx = out
+            else:
+                gx = None
+            if gx is not None and n:
+                kernel = kernels.get(x.dtype, approximate, accuracy)
+                flat, flat_g = x.reshape(-1), gx.reshape(-1)
+                if gate_first:
+                    u, v, gu, gv = flat, flat[half:], flat_g, flat_g[half:]
+                else:
+                    u, v, gu, gv = flat[half:], flat, flat_g[half:], flat_g
+                rows = 2 * half
+                strides = _strides(half, rows, rows, rows, rows)
+                counters = np.zeros(2, np.int64)
+                kernel(grad_out.reshape(-1), u, v, gu, gv, strides, half, n, 0.0, 0.0, counters, n)
+                return gx
         arrays, result = _arrays({"x": x}, fn)
         compute = COMPUTE_DTYPE[result]
         kernel = kernels.get(compute, approximate, accuracy)

@@ -188,13 +188,7 @@ def gate_kernel(activation, variant, level, dtype, direction):
 
 
 def _build(kernels, direction):
-    scalars = kernels.scalars()
-    bound = {
-        "_f": scalars[FORWARD_SCALAR],
-        "_df": scalars[DERIVATIVE_SCALAR],
-        "_times": scalars[GRADIENT_PRODUCT],
-        "_cast": kernels.cast,
-    }
+    bound = _scalars_bound(kernels)
     chunks, rows, row, into_u, into_v = _LOOPS[direction]
     row_bound = {
         "_row": _jit.scalar(_bind(row, bound)),
@@ -220,6 +214,30 @@ def _build(kernels, direction):
     fn.__name__ = fn.__qualname__ = qualname
     dispatcher = _jit.compile_kernel(_jit.kernel(fn), _signature(kernels.dtype, direction))
     return dispatcher.overloads[dispatcher.signatures[0]].entry_point
+
+
+def row_loops(kernels):
+    """(forward row loop, backward row loop) bound to a KernelSet's scalar functions, for
+    @njit code (``_gated_numba``): the kernels' own loop bodies."""
+    key = ("rows", kernels.activation.name, kernels.variant, kernels.level, kernels.dtype)
+    loops = _COMPILED.get(key)
+    if loops is None:
+        bound = _scalars_bound(kernels)
+        loops = _COMPILED[key] = (
+            _jit.scalar(_bind(_forward_row, bound)),
+            _jit.scalar(_bind(_backward_row, bound)),
+        )
+    return loops
+
+
+def _scalars_bound(kernels):
+    scalars = kernels.scalars()
+    return {
+        "_f": scalars[FORWARD_SCALAR],
+        "_df": scalars[DERIVATIVE_SCALAR],
+        "_times": scalars[GRADIENT_PRODUCT],
+        "_cast": kernels.cast,
+    }
 
 
 def _signature(dtype, direction):

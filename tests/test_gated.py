@@ -416,3 +416,86 @@ def test_docstring_states_the_math_and_its_example_runs(name):
     parser, runner = doctest.DocTestParser(), doctest.DocTestRunner()
     test = parser.get_doctest(doc, {}, name, None, 0)
     assert test.examples and runner.run(test).failed == 0
+
+
+# --------------------------------------------------------------------------- @njit
+
+
+@pytest.mark.parametrize("row, params", _rows())
+def test_njit_forms_are_the_python_calls_bit_for_bit(row, params, dtype=np.float32):
+    """(float32: the float64 code is the same loops, typed for float64; each case
+    compiles a jitted function for some seconds)"""
+    numba = pytest.importorskip("numba")
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((6, 8)).astype(dtype)
+    g = rng.standard_normal((6, 4)).astype(dtype)
+    name = row.name
+    approximate = params.get("approximate", "none")
+    keywords = params
+    if row.gate == GATE_FIRST:
+        a, b = np.ascontiguousarray(x[:, :4]), np.ascontiguousarray(x[:, 4:])
+        if row.variant:
+
+            @numba.njit
+            def jitted(a, b, g, x):
+                return (
+                    fg.geglu(a, b, approximate=approximate),
+                    fg.geglu_backward(g, a, b, approximate=approximate),
+                    fg.geglu_packed(x, -1, approximate=approximate),
+                    fg.geglu_packed_backward(g, x, 1, approximate=approximate),
+                    fg.geglu(a[0, 0], b[0, 0], approximate=approximate),
+                )
+
+        else:
+            f, f_bwd = getattr(fg, name), getattr(fg, name + "_backward")
+            packed, packed_bwd = (
+                getattr(fg, name + "_packed"),
+                getattr(fg, name + "_packed_backward"),
+            )
+
+            @numba.njit
+            def jitted(a, b, g, x):
+                return (
+                    f(a, b),
+                    f_bwd(g, a, b),
+                    packed(x, -1),
+                    packed_bwd(g, x, 1),
+                    f(a[0, 0], b[0, 0]),
+                )
+
+        y, (ga, gb), yp, gxp, scalar = jitted(a, b, g, x)
+        assert np.array_equal(y, getattr(fg, name)(a, b, **keywords))
+        want_a, want_b = getattr(fg, name + "_backward")(g, a, b, **keywords)
+        assert np.array_equal(ga, want_a) and np.array_equal(gb, want_b)
+        assert np.array_equal(yp, getattr(fg, name + "_packed")(x, **keywords))
+        assert np.array_equal(gxp, getattr(fg, name + "_packed_backward")(g, x, **keywords))
+        assert scalar == getattr(fg, name)(a[:1, :1], b[:1, :1], **keywords)[0, 0]
+    else:
+
+        @numba.njit
+        def jitted(g, x):
+            return fg.glu(x), fg.glu_backward(g, x, -1)
+
+        y, gx = jitted(g, x)
+        assert np.array_equal(y, fg.glu(x)) and np.array_equal(gx, fg.glu_backward(g, x))
+
+
+def test_njit_out_in_place_and_constant_keywords():
+    numba = pytest.importorskip("numba")
+    a, b, g = _arrays(64)
+    want = fg.swiglu_backward(g, a, b)
+
+    @numba.njit
+    def in_place(g, a, b):
+        fg.swiglu_backward(g, a, b, out=(a, b))
+
+    ga, gb = a.copy(), b.copy()
+    in_place(g, ga, gb)
+    assert np.array_equal(ga, want[0]) and np.array_equal(gb, want[1])
+
+    @numba.njit
+    def runtime_string(a, b, how):
+        return fg.geglu(a, b, approximate=how)
+
+    with pytest.raises(numba.core.errors.TypingError, match="string constant"):
+        runtime_string(a, b, "tanh")
