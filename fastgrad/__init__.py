@@ -44,6 +44,9 @@ globals().update(_functions)
 globals().update(_gated_functions)
 # PReLU (``_prelu``): an activation with a learnable weight per channel
 from ._prelu import prelu, prelu_backward  # noqa: E402
+from ._prelu_numba import register_prelu  # noqa: E402
+
+register_prelu(prelu, prelu_backward)
 
 # RReLU (``_rrelu``): random slopes in training, kept for the backward
 from ._rrelu import rrelu, rrelu_backward, rrelu_fwd_grad  # noqa: E402

@@ -238,3 +238,19 @@ def test_docstrings_run_and_the_reference_agrees():
         want_x, want_w = fg.reference.prelu_backward(g, x, w)
         got_x, got_w = fg.prelu_backward(g, x, w)
         assert np.array_equal(want_x, got_x) and np.allclose(want_w, got_w, rtol=1e-12)
+
+
+def test_njit_forms():
+    numba = pytest.importorskip("numba")
+
+    @numba.njit
+    def jitted(g, x, w):
+        return fg.prelu(x, w), fg.prelu_backward(g, x, w)
+
+    for shape, weight_size in [((64, 32), 32), ((4, 16, 9, 11), 16), ((1000,), 1)]:
+        x, w, g = _data(shape, weight_size, np.float32)
+        y, (grad_x, grad_w) = jitted(g, x, w)
+        assert np.array_equal(y, fg.prelu(x, w))
+        assert np.array_equal(grad_x, fg.prelu_backward(g, x, w)[0])
+        exact, absolute = _exact_grad_weight(x, g, weight_size)
+        _within_bound(grad_w, exact, absolute, np.float32, x.size)
