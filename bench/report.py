@@ -304,6 +304,47 @@ def machine(bench_json):
     )
 
 
+def layer_table(bench_json):
+    """The gated activations and PReLU against PyTorch eager (bench/test_layer.py), and
+    the feed-forward block's step (bench/test_ffn.py): medians in ms."""
+    results = BenchResults(bench_json)
+    layer = results.program("layer", ("function", "n", "impl"))
+    ffn = results.program("ffn", ("shape", "impl"))
+    lines = []
+    if layer:
+        cpu = next(iter(layer.values()))["cpu"]
+        lines += [
+            "Gated activations and PReLU, forward + backward, float32, out= "
+            f"(bench/test_layer.py), medians in ms; CPU: {cpu}",
+            "",
+            "| function | n | fastgrad | PyTorch eager | PyTorch / fastgrad |",
+            "|---|---|---|---|---|",
+        ]
+        for function, n in dict.fromkeys(k[:2] for k in layer):
+            ours, theirs = layer.get((function, n, "fastgrad")), layer.get((function, n, "torch"))
+            if ours is None:
+                continue
+            them = f"{theirs['median'] * 1e3:.3f}" if theirs else "-"
+            ratio = f"{theirs['median'] / ours['median']:.2f}" if theirs else "-"
+            lines.append(
+                f"| {function} | {n:.0e} | {ours['median'] * 1e3:.3f} | {them} | {ratio} |"
+            )
+    if ffn:
+        cpu = next(iter(ffn.values()))["cpu"]
+        lines += [
+            "",
+            f"Feed-forward block SGD step (bench/test_ffn.py), float32, medians in ms; CPU: {cpu}",
+            "",
+            "| shape (tokens x F) | fastgrad | NumPy formulas | PyTorch eager |",
+            "|---|---|---|---|",
+        ]
+        for shape in dict.fromkeys(k[0] for k in ffn):
+            cells = [ffn.get((shape, impl)) for impl in ("fastgrad", "numpy", "torch")]
+            text = [f"{c['median'] * 1e3:.2f}" if c else "-" for c in cells]
+            lines.append(f"| {shape} | " + " | ".join(text) + " |")
+    return "\n".join(lines) if lines else "No gated-activation or FFN benchmark in this run."
+
+
 def load_instructions(path):
     """{"<activation> <kind> <dtype>": {"per_element", "bits"}} from instructions.py."""
     return json.loads(pathlib.Path(path).read_text())["kernels"]
@@ -316,6 +357,7 @@ if __name__ == "__main__":
         machine(sys.argv[1]),
         mlp_table(mlp_rows(sys.argv[1])),
         studies_table(studies_rows(sys.argv[1])),
+        layer_table(sys.argv[1]),
         compact(medians),
         compact(medians, sorted({k[3] for k in medians}), kinds=("backward_from_output",)),
         markdown(medians, counts),

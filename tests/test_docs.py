@@ -22,11 +22,14 @@ def test_docstring_example(name):
     assert runner.failures == 0
 
 
-def test_readme_api_example_runs():
-    readme = pathlib.Path(__file__).parents[1] / "README.md"
-    block = re.search(r"```python\n(.*?)```", readme.read_text(), re.S).group(1)
+def test_readme_api_examples_run():
+    """The API section's example and the gated activations' section's."""
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    gated = text[text.index("## Gated activations") :]
     threads = fg.get_num_threads()
     try:
-        exec(compile(block, "README.md", "exec"), {})
+        for source in (text, gated):
+            block = re.search(r"```python\n(.*?)```", source, re.S).group(1)
+            exec(compile(block, "README.md", "exec"), {})
     finally:
         fg.set_num_threads(threads)
