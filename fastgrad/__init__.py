@@ -50,6 +50,9 @@ register_prelu(prelu, prelu_backward)
 
 # RReLU (``_rrelu``): random slopes in training, kept for the backward
 from ._rrelu import rrelu, rrelu_backward, rrelu_fwd_grad  # noqa: E402
+from ._rrelu_numba import register_rrelu  # noqa: E402
+
+register_rrelu(rrelu, rrelu_fwd_grad, rrelu_backward)
 
 # ... and makes them callable inside the user's @njit code (Numba overloads)
 _numba.register_all(_functions, TABLE)

@@ -133,3 +133,26 @@ def test_dtypes_out_and_errors():
         with pytest.raises(error, match=words):
             call()
         assert (out == 7.0).all()
+
+
+def test_njit_forms_are_the_python_calls_bit_for_bit():
+    numba = pytest.importorskip("numba")
+
+    @numba.njit
+    def jitted(x, g, generator):
+        y, slopes = fg.rrelu_fwd_grad(x, 0.1, 0.3, True, generator)
+        return (
+            y,
+            slopes,
+            fg.rrelu_backward(g, x, 0.1, 0.3, True, slopes),
+            fg.rrelu(x),
+            fg.rrelu_backward(g, x),
+        )
+
+    x = _x(np.float32, 1000)
+    g = np.linspace(-2, 2, x.size).astype(np.float32)
+    y, slopes, grad, y_eval, grad_eval = jitted(x, g, np.random.default_rng(4))
+    want_y, want_slopes = fg.rrelu_fwd_grad(x, 0.1, 0.3, True, generator=np.random.default_rng(4))
+    assert _same_bits(y, want_y) and _same_bits(slopes, want_slopes)
+    assert _same_bits(grad, fg.rrelu_backward(g, x, 0.1, 0.3, True, slopes=want_slopes))
+    assert _same_bits(y_eval, fg.rrelu(x)) and _same_bits(grad_eval, fg.rrelu_backward(g, x))
