@@ -112,6 +112,14 @@ class TorchFFN:
         return float(loss.detach())
 
 
+def _has_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def make(shape, impl, seed=0):
     if impl == "torch":
         return TorchFFN(shape, seed)
@@ -122,12 +130,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=10, help="steps per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="default: all")
     args = parser.parse_args()
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; fastgrad threads {fg.get_num_threads()}")
     print("| shape (tokens x F) | impl | median step ms | p90 ms |")
     print("|---|---|---|---|")
-    for shape in SHAPES:
-        blocks = {impl: make(shape, impl) for impl in IMPLS}
+    for shape in args.shapes.split(","):
+        blocks = {impl: make(shape, impl) for impl in IMPLS if impl != "torch" or _has_torch()}
         for block in blocks.values():
             for _ in range(3):
                 block.step()
@@ -142,7 +151,7 @@ def main():
                     start = time.perf_counter()
                     block.step()
                     times[impl].append(time.perf_counter() - start)
-        for impl in IMPLS:
+        for impl in blocks:
             t = np.array(times[impl]) * 1e3
             print(f"| {shape} | {impl} | {np.median(t):.2f} | {np.percentile(t, 90):.2f} |")
 

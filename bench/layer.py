@@ -22,7 +22,6 @@ from mlp import cpu_model
 import fastgrad as fg
 
 NAMES = ("swiglu", "geglu", "reglu", "glu", "prelu")
-SIZES = (100_000, 10_000_000)
 PRELU_CHANNELS = 1024  # PReLU on (n / 1024, 1024): a dense layer's channels
 PAUSE = 0.3  # seconds between rounds: another library's spinning threads go to sleep
 
@@ -116,7 +115,10 @@ def main():
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sizes", default="1e5,1e7", help="input elements, comma-separated")
+    parser.add_argument("--repeats", type=int, default=None, help="calls per round")
     args = parser.parse_args()
+    sizes = [int(float(v)) for v in args.sizes.split(",")]
     torch.set_num_threads(fg.get_num_threads())
     print(
         f"CPU: {cpu_model()}, {os.cpu_count()} cores; threads: fastgrad "
@@ -125,9 +127,9 @@ def main():
     print("| function | n | fastgrad ms | PyTorch ms | PyTorch / fastgrad |")
     print("|---|---|---|---|---|")
     for name in NAMES:
-        for n in SIZES:
+        for n in sizes:
             steps = {"fastgrad": fastgrad_step(name, n), "torch": torch_step(name, n)}
-            repeats = 200 if n <= 100_000 else 15
+            repeats = args.repeats or (200 if n <= 100_000 else 15)
             for step in steps.values():
                 step()
             found = {impl: [] for impl in steps}

@@ -7,9 +7,11 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 ``fastgrad.reference`` holds the plain NumPy versions.
 """
 
-from . import _gated_api, _gated_numba, _numba, reference
+from . import _gated_api, _gated_numba, _numba, _prelu_numba, _rrelu_numba, reference
 from ._accuracy import LEVELS as ACCURACY_LEVELS
 from ._accuracy import get_accuracy, set_accuracy
+from ._prelu import prelu, prelu_backward
+from ._rrelu import rrelu, rrelu_backward, rrelu_fwd_grad
 from ._table import TABLE
 from ._threads import get_num_threads, set_num_threads
 
@@ -42,17 +44,10 @@ _gated_numba.register_gated(_gated_functions)
 # functions here, with nothing to edit in this file.
 globals().update(_functions)
 globals().update(_gated_functions)
-# PReLU (``_prelu``): an activation with a learnable weight per channel
-from ._prelu import prelu, prelu_backward  # noqa: E402
-from ._prelu_numba import register_prelu  # noqa: E402
-
-register_prelu(prelu, prelu_backward)
-
-# RReLU (``_rrelu``): random slopes in training, kept for the backward
-from ._rrelu import rrelu, rrelu_backward, rrelu_fwd_grad  # noqa: E402
-from ._rrelu_numba import register_rrelu  # noqa: E402
-
-register_rrelu(rrelu, rrelu_fwd_grad, rrelu_backward)
+# PReLU (a learnable weight per channel) and RReLU (random slopes in training), in
+# @njit code too
+_prelu_numba.register_prelu(prelu, prelu_backward)
+_rrelu_numba.register_rrelu(rrelu, rrelu_fwd_grad, rrelu_backward)
 
 # ... and makes them callable inside the user's @njit code (Numba overloads)
 _numba.register_all(_functions, TABLE)

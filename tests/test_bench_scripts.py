@@ -50,3 +50,43 @@ def test_thread_gain_prints_one_row_per_kernel_and_size():
     rows = [line for line in lines if line.startswith("| ") and "---" not in line][1:]
     assert len(rows) == 4 * 2
     assert all(float(row.split("|")[-2]) > 0 for row in rows)
+
+
+def _bench_script_lines(script, *args):
+    """``python bench/<script> *args`` (the bench folder's own imports): stdout lines."""
+    root = pathlib.Path(__file__).parents[1]
+    done = subprocess.run(
+        [sys.executable, str(root / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=root,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.splitlines()
+
+
+def test_layer_ffn_and_saved_study_print_their_tables():
+    pytest.importorskip("torch")
+    rows = [
+        line
+        for line in _bench_script_lines(
+            "layer.py", "--sizes", "2048", "--rounds", "1", "--repeats", "2"
+        )
+        if line.startswith("| ") and "---" not in line
+    ]
+    assert len(rows) == 1 + 5  # header, one row per function
+    rows = [
+        line
+        for line in _bench_script_lines(
+            "ffn.py", "--steps", "1", "--rounds", "1", "--shapes", "256x1024"
+        )
+        if line.startswith("| 256x1024")
+    ]
+    assert len(rows) == 3
+    rows = [
+        line
+        for line in _bench_script_lines("gated_saved.py", "--n", "4096")
+        if line.startswith("| ") and "---" not in line
+    ]
+    assert len(rows) == 1 + 4
