@@ -11,9 +11,8 @@ scalar functions as fastgrad's kernels, loops compiled with fastgrad's jit polic
 ``python bench/gated_saved.py`` prints the medians of alternating rounds per activation.
 """
 
-import time
-
 import numpy as np
+from layer import median_ms
 from mlp import cpu_model
 
 from fastgrad import _jit
@@ -57,15 +56,6 @@ def _loops(activation):
     ]
 
 
-def _median_ms(step, repeats=7):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
-
-
 def main():
     import argparse
 
@@ -93,8 +83,8 @@ def main():
         saved()
         found = {"recompute": [], "saved": []}
         for _ in range(3):
-            found["recompute"].append(_median_ms(recompute))
-            found["saved"].append(_median_ms(saved))
+            found["recompute"].append(median_ms(recompute, 7))
+            found["saved"].append(median_ms(saved, 7))
         a, b = np.median(found["recompute"]), np.median(found["saved"])
         print(f"| {name} | {a:.2f} | {b:.2f} | {b / a:.2f} |")
 

@@ -101,7 +101,8 @@ def torch_step(name, n, seed=0):
     return step
 
 
-def _median_ms(step, repeats):
+def median_ms(step, repeats):
+    """The median of ``repeats`` calls of ``step``, in ms."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -136,7 +137,7 @@ def main():
             for _ in range(args.rounds):
                 for impl, step in steps.items():
                     time.sleep(PAUSE)
-                    found[impl].append(_median_ms(step, repeats))
+                    found[impl].append(median_ms(step, repeats))
             ours, theirs = np.median(found["fastgrad"]), np.median(found["torch"])
             print(f"| {name} | {n:.0e} | {ours:.3f} | {theirs:.3f} | {theirs / ours:.2f} |")
 

@@ -178,13 +178,7 @@ def gate_kernel(activation, variant, level, dtype, direction):
     its own kernels only where the activation does (``_kernels.kernel_set``)."""
     kernels = kernel_set(activation, dtype, variant, level)
     key = (activation.name, kernels.variant, kernels.level, kernels.dtype, direction)
-    entry = _COMPILED.get(key)
-    if entry is None:
-        with _jit.compiling():
-            entry = _COMPILED.get(key)
-            if entry is None:
-                entry = _COMPILED[key] = _build(kernels, direction)
-    return entry
+    return _jit.built_once(_COMPILED, key, lambda: _build(kernels, direction))
 
 
 def _build(kernels, direction):

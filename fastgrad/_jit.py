@@ -323,6 +323,18 @@ COLD_NOTICE_SECONDS = 1.0
 _cold_noticed = False
 
 
+def built_once(cache, key, build):
+    """``cache[key]``, made by ``build()`` on first use in the ``compiling`` section: one
+    thread builds it, the others then find it."""
+    entry = cache.get(key)
+    if entry is None:
+        with compiling():
+            entry = cache.get(key)
+            if entry is None:
+                entry = cache[key] = build()
+    return entry
+
+
 def compiling_ahead():
     """This process compiles on purpose (``fastgrad.compile``): no cold-call note."""
     global _cold_noticed

@@ -131,14 +131,7 @@ def prelu_kernel(dtype, direction):
     forward ``kernel(x, w, y, inner, channels, mode, n, rows, counters, per_block)``,
     backward ``kernel(g, x, w, gx, partials, inner, ..., per_block)``."""
     dtype = np.dtype(dtype)
-    key = (dtype, direction)
-    entry = _COMPILED.get(key)
-    if entry is None:
-        with _jit.compiling():
-            entry = _COMPILED.get(key)
-            if entry is None:
-                entry = _COMPILED[key] = _build(dtype, direction)
-    return entry
+    return _jit.built_once(_COMPILED, (dtype, direction), lambda: _build(dtype, direction))
 
 
 def _build(dtype, direction):
