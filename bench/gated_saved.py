@@ -61,7 +61,9 @@ def main():
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=float, default=N, help="elements per array")
-    n = int(parser.parse_args().n)
+    parser.add_argument("--rows", default=",".join(name for name, _ in ACTIVATIONS))
+    args = parser.parse_args()
+    n, rows = int(args.n), args.rows.split(",")
     rng = np.random.default_rng(0)
     u, v, g = (rng.standard_normal(n).astype(np.float32) for _ in range(3))
     y, fu, dfu, gu, gv = (np.empty(n, np.float32) for _ in range(5))
@@ -69,6 +71,8 @@ def main():
     print("| gated | recompute ms | saved ms | saved / recompute |")
     print("|---|---|---|---|")
     for name, activation in ACTIVATIONS:
+        if name not in rows:
+            continue
         forward, backward, forward_saving, backward_saved = _loops(activation)
 
         def recompute(forward=forward, backward=backward):
