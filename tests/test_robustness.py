@@ -272,7 +272,8 @@ def test_a_sigint_storm_during_first_calls_crashes_nothing():
     """SIGINT every ~3 ms while a process makes its first calls (kernels loading from a
     warm cache): each call either returns or raises KeyboardInterrupt, the process never
     crashes or hangs, and every result is right (it crashed with SIGSEGV or SIGABRT, or
-    hung, when the interrupt landed inside llvmlite or Numba)."""
+    hung, when the interrupt landed inside llvmlite or Numba). The gated activations'
+    and PReLU's kernels (their own compile path) are among the first calls."""
     names = [f"{a.name}{suffix}" for a in fg.TABLE for suffix in ("", "_grad")]
     names = [n for n in names if not n.startswith("threshold")]
     code = f"""
@@ -288,23 +289,30 @@ def test_a_sigint_storm_during_first_calls_crashes_nothing():
                 raise KeyboardInterrupt
 
         x = np.linspace(-5, 5, 41)
+        calls = [lambda d, n=n: getattr(fg, n)(x.astype(d)) for n in {names!r}] + [
+            lambda d: fg.swiglu(x.astype(d), x[::-1].astype(d)),
+            lambda d: fg.geglu_backward(x.astype(d), x.astype(d), x[::-1].astype(d))[0],
+            lambda d: fg.glu(x[:40].astype(d)),
+            lambda d: fg.reglu_packed_backward(x[:20].astype(d), x[:40].astype(d)),
+            lambda d: fg.prelu_backward(x.astype(d), x.astype(d), np.array([0.25], d))[1],
+        ]
 
         def digest(results):
             return hashlib.sha256(b"".join(r.tobytes() for r in results)).hexdigest()
 
         if sys.argv[-1] == "warm":  # load or compile into the cache, print the results' digest
-            print(digest([getattr(fg, n)(x.astype(d)) for n in {names!r} for d in DTYPES]))
+            print(digest([call(d) for call in calls for d in DTYPES]))
             raise SystemExit
         signal.signal(signal.SIGINT, on_sigint)
         print("ready", flush=True)
         sys.stdin.readline()  # the storm has begun
         interrupted, results = 0, []
-        for name in {names!r}:
+        for call in calls:
             for dtype in DTYPES:
                 while True:
                     armed[0] = True
                     try:
-                        results.append(getattr(fg, name)(x.astype(dtype)))
+                        results.append(call(dtype))
                         armed[0] = False
                         break
                     except KeyboardInterrupt:
