@@ -77,25 +77,22 @@ def _overlap(a, b):
         return True
 
 
-def _separate(inputs, outputs, fn):
+def _separate(inputs, outputs, inner, fn):
     """The inputs, each copied where it shares memory with an output without being it
     element for element (the kernels read an input that *is* an output correctly); a
-    ValueError where two outputs overlap."""
+    ValueError where two outputs overlap. A copy is C-contiguous: its rows of ``inner``
+    elements lie one after another."""
     if len(outputs) == 2 and _overlap(outputs[0].view, outputs[1].view):
         raise ValueError(f"{fn}: the two outputs must not overlap")
     separated = []
     for operand in inputs:
         for out in outputs:
             if _overlap(operand.view, out.view) and not operand.same_as(out):
-                copy = np.ascontiguousarray(operand.view)
-                operand = _Operand(copy, copy.reshape(-1), _row_length(copy))
+                copy = operand.view.copy()  # (np.ascontiguousarray would not copy)
+                operand = _Operand(copy, copy.reshape(-1), inner)
                 break
         separated.append(operand)
     return separated
-
-
-def _row_length(arr):
-    return arr.shape[-1] if arr.ndim > 1 else arr.size
 
 
 class _Kernels:
@@ -123,7 +120,7 @@ class _Kernels:
     def run(self, kernel, inputs, outputs, inner):
         """One kernel call over ``rows x inner`` elements, the inputs separated from the
         outputs, on threads from the size at which they pay."""
-        inputs = _separate(inputs, outputs, self.fn)
+        inputs = _separate(inputs, outputs, inner, self.fn)
         operands = (*inputs, *outputs)
         total = outputs[0].view.size
         if total == 0:

@@ -257,11 +257,12 @@ def test_forward_into_either_input_and_partial_overlaps_as_if_through_a_temporar
         ins = [a.copy(), b.copy()]
         fg.swiglu(ins[0], ins[1], out=ins[which])
         assert np.array_equal(ins[which], want)
-    buf = np.concatenate([a, [0.0]]).astype(np.float32)
-    shifted_a, out = buf[1:], buf[:-1]
-    want_shifted = fg.swiglu(shifted_a.copy(), b)
-    fg.swiglu(shifted_a, b, out=out)
-    assert np.array_equal(out, want_shifted)
+    for shift in (1, -1):  # out before a in memory (reads ahead of writes), and after
+        buf = np.concatenate([a, [0.0]]).astype(np.float32)
+        shifted_a, out = (buf[1:], buf[:-1]) if shift == 1 else (buf[:-1], buf[1:])
+        want_shifted = fg.swiglu(shifted_a.copy(), b)
+        fg.swiglu(shifted_a, b, out=out)
+        assert np.array_equal(out, want_shifted), shift
     x = np.stack([a, b])
     want = fg.glu(x, 0)
     fg.glu(x, 0, out=x[:1])  # the first half is v: written in place, row by row
@@ -499,3 +500,21 @@ def test_njit_out_in_place_and_constant_keywords():
 
     with pytest.raises(numba.core.errors.TypingError, match="string constant"):
         runtime_string(a, b, "tanh")
+
+
+def test_a_grad_out_inside_out_is_read_as_if_copied_first_along_any_dim():
+    """grad_out lying in out's memory is copied before the kernel writes out; the copy's
+    rows are the packed halves' rows (along dim 1 of a 3-D x: 30 elements, not x's last
+    axis's 10; the old code read the copy with rows 10 apart)."""
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((4, 6, 10)).astype(np.float32)
+    for dim in (0, 1, 2):
+        half_shape = list(x.shape)
+        half_shape[dim] //= 2
+        memory = np.zeros(x.size, np.float32)
+        out = memory.reshape(x.shape)
+        g = memory[: x.size // 2].reshape(half_shape)
+        g[...] = rng.standard_normal(half_shape).astype(np.float32)
+        want = fg.swiglu_packed_backward(g.copy(), x, dim)
+        assert fg.swiglu_packed_backward(g, x, dim, out=out) is out
+        assert np.array_equal(out, want), dim
