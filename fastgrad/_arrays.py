@@ -240,3 +240,33 @@ def into_pair(kernel, x_flat, like, result, out, a, b, fn_name, overlap):
     store(y_out, y)
     store(d_out, d)
     return out
+
+
+class Output:
+    """An output of a call whose kernel writes whole arrays (the gated activations,
+    PReLU): ``array``, ``out`` itself where the kernel can write it (C-contiguous, native,
+    the computing dtype), else a new array, stored into ``out`` (checked first) by
+    ``finish``, which returns the result (a new one in the result dtype)."""
+
+    def __init__(self, out, shape, result, compute, fn, what):
+        self.out = out
+        if out is not None:
+            check_out(out, shape, result, fn, what)
+        direct = (
+            out is not None
+            and out.dtype == compute
+            and out.dtype.isnative
+            and out.flags.c_contiguous
+        )
+        self.array = out if direct else np.empty(shape, compute)
+        self.result = result
+
+    def finish(self):
+        if self.out is not None:
+            if self.array is not self.out:
+                store(self.out, self.array)
+            return self.out
+        if self.array.dtype != self.result:
+            with np.errstate(over="ignore", under="ignore"):
+                return self.array.astype(self.result)
+        return self.array

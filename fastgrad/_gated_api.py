@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _accuracy, _threads
-from ._arrays import COMPUTE_DTYPE, F16, F32, F64, _coerce, as_array, check_out, store
+from ._arrays import COMPUTE_DTYPE, F16, F32, F64, Output, _coerce, as_array
 from ._docs import gated_doc
 from ._gated import GATE_FIRST, GATED
 from ._gated_kernels import BACKWARD, FORWARD, gate_kernel
@@ -226,34 +226,6 @@ def _split_geometry(shape, axis, fn):
 # ------------------------------------------------------------------------ outputs
 
 
-class _Output:
-    """An output array: ``out`` itself where the kernel can write it (C-contiguous, the
-    computing dtype), else a new array (stored into ``out`` after the kernel)."""
-
-    def __init__(self, out, shape, result, compute, fn, what):
-        self.out = out
-        if out is not None:
-            check_out(out, shape, result, fn, what)
-        direct = (
-            out is not None
-            and out.dtype == compute
-            and out.dtype.isnative
-            and out.flags.c_contiguous
-        )
-        self.array = out if direct else np.empty(shape, compute)
-        self.result = result
-
-    def finish(self):
-        if self.out is not None:
-            if self.array is not self.out:
-                store(self.out, self.array)
-            return self.out
-        if self.array.dtype != self.result:
-            with np.errstate(over="ignore", under="ignore"):
-                return self.array.astype(self.result)
-        return self.array
-
-
 def _pair_out(out, fn):
     if out is None:
         return None, None
@@ -325,7 +297,7 @@ def _two_array_forward(row, fn):
         kernel = kernels.get(compute, approximate, accuracy)
         arrays = _computable(arrays, result)
         shape = arrays["a"].shape
-        y = _Output(out, shape, result, compute, fn, "out")
+        y = Output(out, shape, result, compute, fn, "out")
         u, v = arrays["a"], arrays["b"]
         kernels.run(kernel, (_whole(u), _whole(v)), (_whole(y.array),), u.size)
         return y.finish()
@@ -374,8 +346,8 @@ def _two_array_backward(row, fn):
         g = _grad_out(grad_out, shape, result, fn)
         arrays = _computable({"g": g, **arrays}, result)
         out_a, out_b = _pair_out(out, fn)
-        grad_a = _Output(out_a, shape, result, compute, fn, "out[0]")
-        grad_b = _Output(out_b, shape, result, compute, fn, "out[1]")
+        grad_a = Output(out_a, shape, result, compute, fn, "out[0]")
+        grad_b = Output(out_b, shape, result, compute, fn, "out[1]")
         inputs = (_whole(arrays["g"]), _whole(arrays["a"]), _whole(arrays["b"]))
         kernels.run(kernel, inputs, (_whole(grad_a.array), _whole(grad_b.array)), arrays["a"].size)
         return grad_a.finish(), grad_b.finish()
@@ -457,7 +429,7 @@ def _packed_forward(row, fn):
         kernel = kernels.get(compute, approximate, accuracy)
         x = _computable(arrays, result)["x"]
         outer, half, half_shape = _split_geometry(x.shape, _axis(dim, x.ndim, fn), fn)
-        y = _Output(out, half_shape, result, compute, fn, "out")
+        y = Output(out, half_shape, result, compute, fn, "out")
         u, v = row.which_is_u(*_halves(x, outer, half))
         y_rows = _Operand(y.array, y.array.reshape(-1), half)
         kernels.run(kernel, (u, v), (y_rows,), half)
@@ -512,7 +484,7 @@ def _packed_backward(row, fn):
         g = _grad_out(grad_out, half_shape, result, fn)
         arrays = _computable({"g": g, "x": x}, result)
         g, x = arrays["g"], arrays["x"]
-        grad_x = _Output(out, x.shape, result, compute, fn, "out")
+        grad_x = Output(out, x.shape, result, compute, fn, "out")
         u, v = row.which_is_u(*_halves(x, outer, half))
         grad_u, grad_v = row.which_is_u(*_halves(grad_x.array, outer, half))
         g_rows = _Operand(g, g.reshape(-1), half)

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from . import _threads
-from ._arrays import COMPUTE_DTYPE, F16, _coerce, check_out, store
+from ._arrays import COMPUTE_DTYPE, F16, Output, _coerce
 from ._prelu_kernels import BACKWARD, FORWARD, PER_COLUMN, PER_ROW, prelu_kernel
 
 # Elements per block of the weight gradient's partial sums: a unit of work for a thread
@@ -124,28 +124,6 @@ def _run(kernel, arrays, layout):
 _THREADS_FROM = _threads.parallel_min_size(True)
 
 
-def _result_array(out, shape, result, fn, what):
-    """(array the kernel writes, out or None): out itself where it can."""
-    compute = COMPUTE_DTYPE[result]
-    if out is None:
-        return np.empty(shape, compute), None
-    check_out(out, shape, result, fn, what)
-    if out.dtype == compute and out.dtype.isnative and out.flags.c_contiguous:
-        return out, out
-    return np.empty(shape, compute), out
-
-
-def _finished(array, out, result):
-    if out is not None:
-        if array is not out:
-            store(out, array)
-        return out
-    if array.dtype != result:
-        with np.errstate(over="ignore", under="ignore"):
-            return array.astype(result)
-    return array
-
-
 def _separate(x, *outs):
     """x copied where it shares memory with an output without being it."""
     for out in outs:
@@ -176,12 +154,12 @@ def prelu(x, weight, *, out=None):
     layout = _Layout(x.shape, w.size, fn)
     if result == F16:
         x = x.astype(np.float32)
-    y, out = _result_array(out, x.shape, result, fn, "out")
-    x = _separate(x, y)
+    y = Output(out, x.shape, result, COMPUTE_DTYPE[result], fn, "out")
+    x = _separate(x, y.array)
     if x.size:
         kernel = prelu_kernel(w.dtype, FORWARD)
-        _run(kernel, (x.reshape(-1), layout.weight(w), y.reshape(-1)), layout)
-    res = _finished(y, out, result)
+        _run(kernel, (x.reshape(-1), layout.weight(w), y.array.reshape(-1)), layout)
+    res = y.finish()
     return res[()] if res.ndim == 0 and out is None else res
 
 
@@ -224,8 +202,9 @@ def prelu_backward(grad_out, x, weight, *, out=None):
     if out is not None and (not isinstance(out, tuple) or len(out) != 2):
         raise TypeError(f"{fn}: out must be a pair of arrays (grad_x, grad_weight)")
     out_x, out_w = out if out is not None else (None, None)
-    gx, out_x = _result_array(out_x, x.shape, result, fn, "out[0]")
-    gw, out_w = _result_array(out_w, weight_shape, result, fn, "out[1]")
+    grad_x = Output(out_x, x.shape, result, compute, fn, "out[0]")
+    grad_w = Output(out_w, weight_shape, result, compute, fn, "out[1]")
+    gx, gw = grad_x.array, grad_w.array
     if out_w is not None and any(np.may_share_memory(out_w, v) for v in (gx, x, g)):
         raise ValueError(f"{fn}: out[1] must not overlap grad_x or the inputs")
     x, g = _separate(x, gx), _separate(g, gx)
@@ -240,5 +219,5 @@ def prelu_backward(grad_out, x, weight, *, out=None):
     sums = layout.fold(partials.sum(axis=0), w.size)
     with np.errstate(over="ignore"):
         gw[...] = sums.astype(compute).reshape(weight_shape)
-    grad_x, grad_w = _finished(gx, out_x, result), _finished(gw, out_w, result)
+    grad_x, grad_w = grad_x.finish(), grad_w.finish()
     return grad_x, grad_w[()] if grad_w.ndim == 0 and out_w is None else grad_w
