@@ -7,6 +7,8 @@ import inspect
 
 import numpy as np
 
+from ._gated import GATE_FIRST
+
 _X = inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _G = inspect.Parameter("grad_out", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _Y = inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -149,8 +151,9 @@ def gated_doc(row, form):
     """The docstring of a gated function: its math (``_gated``), conventions, accuracy,
     arrays and an example."""
     f = row.activation
-    u, v = ("a", "b") if row.gate == "first" else ("b", "a")
-    formula = f"{f}({u}) * {v}" if row.gate == "first" else f"{v} * {f}({u})"
+    gate_first = row.gate == GATE_FIRST
+    u, v = ("a", "b") if gate_first else ("b", "a")
+    formula = f"{f}({u}) * {v}" if gate_first else f"{v} * {f}({u})"
     bounds = row.bounds()
     base = row.base
     kink = (

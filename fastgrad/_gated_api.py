@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _accuracy, _threads
-from ._arrays import COMPUTE_DTYPE, F16, F32, F64, Output, _coerce, as_array
+from ._arrays import COMPUTE_DTYPE, F16, F32, F64, Output, _coerce, _overlap, as_array
 from ._docs import gated_doc
 from ._gated import GATE_FIRST, GATED
 from ._gated_kernels import BACKWARD, FORWARD, gate_kernel
@@ -64,17 +64,6 @@ def _halves(x, outer, half):
     first = _Operand(rows[:, :half], flat, 2 * half)
     second = _Operand(rows[:, half:], flat[half:], 2 * half)
     return first, second
-
-
-def _overlap(a, b):
-    """Do two arrays share memory? (exactly for the halves of one array, which
-    interleave; assumed so where the answer takes too long to find)"""
-    if not np.may_share_memory(a, b):
-        return False
-    try:
-        return np.shares_memory(a, b, max_work=1 << 12)
-    except np.exceptions.TooHardError:
-        return True
 
 
 def _separate(inputs, outputs, inner, fn):
