@@ -12,6 +12,16 @@ from ._accuracy import LEVELS as ACCURACY_LEVELS
 from ._accuracy import get_accuracy, set_accuracy
 from ._prelu import prelu, prelu_backward
 from ._rrelu import rrelu, rrelu_backward, rrelu_fwd_grad
+from ._softmax import (
+    log_softmax,
+    log_softmax_backward,
+    logsumexp,
+    logsumexp_backward,
+    softmax,
+    softmax_backward,
+    softmin,
+    softmin_backward,
+)
 from ._table import TABLE
 from ._threads import get_num_threads, set_num_threads
 
@@ -67,4 +77,12 @@ __all__ = [
     "rrelu",
     "rrelu_fwd_grad",
     "rrelu_backward",
+    "softmax",
+    "softmax_backward",
+    "softmin",
+    "softmin_backward",
+    "log_softmax",
+    "log_softmax_backward",
+    "logsumexp",
+    "logsumexp_backward",
 ]

@@ -59,6 +59,27 @@ RRELU = (
     "out: Out = ...) -> Any: ...\n"
 )
 
+Dim = "int | None"
+SOFTMAX = (
+    "".join(
+        f"def {name}(x: ArrayLike, dim: {Dim} = ..., *, axis: {Dim} = ..., "
+        "out: Out = ...) -> Any: ...\n"
+        for name in ("softmax", "softmin", "log_softmax")
+    )
+    + "".join(
+        f"def {name}(grad_out: ArrayLike, y: ArrayLike, dim: {Dim} = ..., *, axis: {Dim} = ..., "
+        "out: Out = ...) -> Any: ...\n"
+        for name in ("softmax_backward", "softmin_backward", "log_softmax_backward")
+    )
+    + (
+        "def logsumexp(x: ArrayLike, dim: int | tuple[int, ...] | None = ..., keepdim: bool = ..., "
+        "*, axis: int | tuple[int, ...] | None = ..., out: Out = ...) -> Any: ...\n"
+        "def logsumexp_backward(grad_out: ArrayLike, x: ArrayLike, result: ArrayLike, "
+        "dim: int | tuple[int, ...] | None = ..., keepdim: bool = ..., *, "
+        "axis: int | tuple[int, ...] | None = ..., out: Out = ...) -> Any: ...\n"
+    )
+)
+
 
 def _kind_of(name):
     """The kind row of a public name (the longest suffix that matches an activation)."""
@@ -136,6 +157,8 @@ def render():
         + "\n\n# PReLU and RReLU (fastgrad._prelu, fastgrad._rrelu)\n"
         + PRELU
         + RRELU
+        + "\n# softmax and its relatives along an axis (fastgrad._softmax)\n"
+        + SOFTMAX
     )
 
 

@@ -1,0 +1,652 @@
+"""Softmax's kernels: reductions along one axis of a C-contiguous array, forward and backward.
+
+Layout. The caller views the array as ``(outer, length, inner)``, the reduced axis in the
+middle, and the kernels take it flat (1-D, C-contiguous). The work is cut into *tasks*,
+each reducing a set of *groups* (one group: the ``length`` elements one result depends on):
+
+- ``inner == 1`` (the last axis, or the only one): a task is one row, one group. Its
+  elements are walked ``LANES`` at a time, each lane accumulating its own max and sum
+  (a vector loop: LLVM does not vectorise a floating-point reduction without fast-math,
+  which fastgrad never uses), the lanes combined in order at the end of each pass.
+- ``inner > 1`` (another axis): a task is a tile of ``width`` neighbouring columns of one
+  outer index, all ``length`` steps of it; each column is a group, its accumulators one
+  lane. Every step reads ``width`` contiguous elements, so the loop vectorises across
+  columns, and the tile (``length * width`` elements) is chosen to stay in the core's
+  cache for the passes after the first (``_softmax.tile_width``).
+
+Both are the same loop: a step reads ``cnt`` contiguous elements starting ``stride``
+after the previous step's start; rows combine their lanes (``combine``), tiles do not.
+
+Passes (each task makes them over its own elements, in cache after the first):
+forward: (1) the max m, (2) the sum of exp(x - m), (3) the outputs; backward: (1) the
+row's sum (of g * y, or of g), (2) the gradient. Every group is reduced by one thread
+in one order, so results do not depend on the thread count.
+
+Numerics. x - m is carried as a pair (d, d_lo) (TwoSum) and exp evaluated on d + d_lo:
+the rounding of x - m alone would cost |d| * 2^-24 relative (up to ~40 ulps in
+float32). Sums are of exp(d) * 2^LIFT (``exp_lifted``: never subnormal), in float64:
+plain for float32 softmax (the error, length * 2^-53, stays far below float32's ulp),
+compensated (TwoSum per lane: the error does not grow with the length) for float64 and
+for the logarithms (log_softmax, logsumexp need log(s) near s = 1, that is s - 1, to
+full precision). Rows with an infinite max (a +inf; only -inf; empty) and NaN are
+completed by a scalar ``_fix_group`` pass with the limits ``_softmax`` states.
+"""
+
+import math
+import types
+
+import numba
+import numpy as np
+
+from . import _jit
+from ._atomics import count_done, take_next
+from ._kernels import math_digest
+from ._math import elementary
+from ._math._format import FLOAT32, FLOAT64
+from ._math.compensated import two_sum
+from ._math.exp import exp_min_arg, lift_bits
+from ._math.fma import fma
+from ._math.reduction import add_any_order, maximum
+
+SOFTMAX, LOG_SOFTMAX, LOGSUMEXP = "softmax", "log_softmax", "logsumexp"
+SOFTMAX_BACKWARD, LOG_SOFTMAX_BACKWARD, LOGSUMEXP_BACKWARD = (
+    "softmax_backward",
+    "log_softmax_backward",
+    "logsumexp_backward",
+)
+FORWARD_KINDS = (SOFTMAX, LOG_SOFTMAX, LOGSUMEXP)
+BACKWARD_KINDS = (SOFTMAX_BACKWARD, LOG_SOFTMAX_BACKWARD, LOGSUMEXP_BACKWARD)
+
+# A row is walked this many elements at a time, one accumulator each (4 AVX-512 vectors
+# of float32, 8 of float64 accumulators; 16 AVX2 ones).
+LANES = 256
+# A float32 row's exponentials are summed a block at a time from L1 (16 KiB).
+ROW_BLOCK = 4096
+
+
+def _bound_per_kernel(*args):
+    raise RuntimeError("bound per kernel by _bind")
+
+
+_wide = _narrow = _exp_in_range = _exp = _write = _task = _bound_per_kernel
+F = UNLIFT = X_MIN = LIFTED_ONE = COMPENSATED = FLOAT32_IN = KIND = None
+
+
+def _geometry(t, length, inner, tile):
+    """(first element, stride, width, end, first result) of task ``t``."""
+    if inner == 1:
+        base = t * length
+        return base, LANES_, LANES_, base + length, t
+    blocks = (inner + tile - 1) // tile
+    o = t // blocks
+    c0 = (t - o * blocks) * tile
+    width = min(tile, inner - c0)
+    base = o * length * inner + c0
+    return base, inner, width, base + (length - 1) * inner + width, o * inner + c0
+
+
+LANES_ = LANES
+
+
+def _steps(base, stride, end):
+    return (end - base + stride - 1) // stride if end > base else 0
+
+
+def _lane_max(x, sign, base, stride, width, end, mx):
+    for k in range(width):
+        mx[k] = -np.inf
+    for s in range(_steps(base, stride, end)):
+        start = base + s * stride
+        xs = x[start : min(start + width, end)]
+        for k in range(xs.size):
+            v = sign * xs[k]
+            mx[k] = v if v > mx[k] else mx[k]
+
+
+def _combine_max(mx):
+    """The max of the LANES_ lanes, by halving (a vector loop per level), in every lane."""
+    h = LANES_ // 2
+    while h >= 1:
+        for k in range(h):
+            mx[k] = mx[k + h] if mx[k + h] > mx[k] else mx[k]
+        h //= 2
+    for k in range(1, LANES_):
+        mx[k] = mx[0]
+
+
+def _lane_exp_sums(x, y, scratch, keep, sign, base, stride, width, end, mx, hi, lo):
+    """Per lane, the sum of exp(x - m) * 2^LIFT: compensated (hi + lo, TwoSum) or, for
+    float32, plain float64 sums of the terms below 1 in hi and the count of terms that
+    round to exactly 1 in lo (see ``_row_forward32``). Each step's exponentials go to
+    y (softmax keeps them) or ``scratch`` first, at the full vector width, then are
+    added in a loop of their own."""
+    for k in range(width):
+        hi[k] = 0.0
+        lo[k] = 0.0
+    for s in range(_steps(base, stride, end)):
+        start = base + s * stride
+        stop = min(start + width, end)
+        xs = x[start:stop]
+        es = y[start:stop] if KIND == 0 and keep else scratch[: stop - start]
+        for k in range(xs.size):
+            d, d_lo = two_sum(sign * xs[k], -mx[k])
+            e = _exp_in_range(d, d_lo)
+            es[k] = F(0) if d < X_MIN else e
+        for k in range(es.size):
+            if COMPENSATED:
+                t, err = two_sum(hi[k], _wide(es[k]))
+                hi[k] = t
+                lo[k] += err
+            else:
+                one = es[k] == F(LIFTED_ONE)
+                hi[k] += 0.0 if one else _wide(es[k])
+                lo[k] += 1.0 if one else 0.0
+
+
+def _combine_sums(hi, lo):
+    """The LANES_ lanes' sums added pairwise by halving (compensated: the rounding
+    errors kept in lo), the total in every lane."""
+    h = LANES_ // 2
+    while h >= 1:
+        for k in range(h):
+            t, err = two_sum(hi[k], hi[k + h])
+            hi[k] = t
+            lo[k] += lo[k + h] + err
+        h //= 2
+    for k in range(1, LANES_):
+        hi[k] = hi[0]
+        lo[k] = lo[0]
+
+
+def _scan_special(x, sign, base, stride, width, end, k, combine):
+    """(NaNs, +infs, position of the last +inf) among group k's elements (every element
+    of a combined row)."""
+    nans = posinf = 0
+    where = -1
+    for s in range(_steps(base, stride, end)):
+        start = base + s * stride
+        for j in range(min(width, end - start)):
+            if combine or j == k:
+                v = sign * x[start + j]
+                nans += v != v
+                if v == np.inf:
+                    posinf += 1
+                    where = start + j
+    return nans, posinf, where
+
+
+def _fix_group(y, base, stride, width, end, k, combine, where, one_hot, rest):
+    """Group k's outputs where its max was +inf, one +inf at ``where`` and no NaN:
+    ``one_hot`` there, ``rest`` elsewhere."""
+    for s in range(_steps(base, stride, end)):
+        start = base + s * stride
+        for j in range(min(width, end - start)):
+            if combine or j == k:
+                y[start + j] = rest
+    y[where] = one_hot
+
+
+def _forward_task(
+    x, y, res, sign, length, inner, tile, t, mx, hi, lo, coef, coef_lo, lone, scratch
+):
+    base, stride, width, end, first_result = _geometry(t, length, inner, tile)
+    combine = inner == 1
+    groups = 1 if combine else width
+    _lane_max(x, sign, base, stride, width, end, mx)
+    if combine:
+        _combine_max(mx)
+    # A group whose max is infinite (a +inf; nothing but -inf; no element) is scanned
+    # before any output is written (out may be x): the passes below give it NaN, and a
+    # lone +inf is written last.
+    any_special = False
+    for k in range(groups):
+        lone[k] = -1
+        m = mx[k]
+        if m == np.inf or m == -np.inf:
+            any_special = True
+            nans, posinf, where = _scan_special(x, sign, base, stride, width, end, k, combine)
+            lone[k] = where if posinf == 1 and nans == 0 else -1
+            if KIND == 2:  # +inf (any number of them) or -inf, unless NaN
+                res[first_result + k] = np.nan if nans else m
+            for j in range(width if combine else 1):
+                mx[k + j] = np.nan
+    # a row (in cache) keeps softmax's exponentials in y; a tile's columns are too long
+    # for that: its last pass computes them again, cheaper than writing and reading them
+    _lane_exp_sums(x, y, scratch, combine, sign, base, stride, width, end, mx, hi, lo)
+    if combine:  # (float64 rows only: float32 rows have their own kernel)
+        _combine_sums(hi, lo)
+    for k in range(groups):
+        # s >= 1 (the max's own term is exactly 1)
+        if COMPENSATED:
+            s_minus_one = ((hi[k] - LIFTED_ONE) + lo[k]) * UNLIFT
+        else:
+            s_minus_one = (lo[k] - 1.0) + hi[k] * UNLIFT
+        # softmax: y = (exp(x - m) * 2^LIFT) * (1/s) * 2^-LIFT; the others: log(s)
+        c = 1.0 / (s_minus_one + 1.0) if KIND == 0 else math.log1p(s_minus_one)
+        if KIND == 2 and mx[k] == mx[k]:
+            res[first_result + k] = _wide(mx[k]) + c
+        # the coefficient as a pair in the dtype (float32: log(s) to 2^-48)
+        c_hi = F(c)
+        c_lo = F(c - _wide(c_hi))
+        for j in range(width if combine else 1):
+            coef[k + j] = c_hi
+            coef_lo[k + j] = c_lo
+    if KIND == 2:
+        return
+    for s in range(_steps(base, stride, end)):
+        start = base + s * stride
+        stop = min(start + width, end)
+        _write(x[start:stop], y[start:stop], sign, mx, coef, coef_lo, combine)
+    if any_special:
+        for k in range(groups):
+            if lone[k] >= 0:
+                if KIND == 0:
+                    _fix_group(y, base, stride, width, end, k, combine, lone[k], 1.0, 0.0)
+                else:
+                    _fix_group(y, base, stride, width, end, k, combine, lone[k], 0.0, -np.inf)
+
+
+def _row_special(xs, ys, sign, m):
+    """A row whose max m is infinite (a +inf; nothing but -inf; no element): scanned,
+    then written (ys may be xs). Returns logsumexp's value."""
+    nans = posinf = 0
+    where = -1
+    for i in range(xs.size):
+        v = sign * xs[i]
+        nans += v != v
+        if v == np.inf:
+            posinf += 1
+            where = i
+    if KIND == 2:
+        return np.nan if nans else m
+    lone = posinf == 1 and nans == 0
+    for i in range(ys.size):
+        ys[i] = np.nan
+    if lone:  # the limit as that element grows: one-hot (log_softmax: 0 and -inf)
+        for i in range(ys.size):
+            ys[i] = 0.0 if KIND == 0 else -np.inf
+        ys[where] = 1.0 if KIND == 0 else 0.0
+    return np.nan
+
+
+def _row_forward32(xs, ys, sign, scratch):
+    """One float32 row in whole-row loops, each vectorised at the full vector width
+    (the sums' order is LLVM's: ``_math.reduction``). exp(x - m) * 2^LIFT goes block
+    by block into ys (softmax) or ``scratch`` (ROW_BLOCK elements, in L1), then is
+    summed in float64. Returns logsumexp's value (else unused)."""
+    m = F(-np.inf)
+    for i in range(xs.size):
+        m = maximum(m, sign * xs[i])  # NaN if the row has one: then every result is NaN
+    if m == np.inf or m == -np.inf:
+        return _row_special(xs, ys, sign, m)
+    # s = ties + below: the terms that round to exactly 1 (the max's own, and any within
+    # half an ulp of it) are counted apart, so that s - 1 (log(s) = log1p(s - 1)) keeps
+    # full precision where the max dominates
+    below = 0.0
+    ties = 0.0
+    for first in range(0, xs.size, ROW_BLOCK):
+        last = min(first + ROW_BLOCK, xs.size)
+        xb = xs[first:last]
+        eb = ys[first:last] if KIND == 0 else scratch[: last - first]
+        for i in range(xb.size):
+            d, d_lo = two_sum(sign * xb[i], -m)
+            e = _exp_in_range(d, d_lo)
+            eb[i] = F(0) if d < X_MIN else e
+        if KIND == 0:  # softmax needs s, not s - 1: one sum
+            for i in range(eb.size):
+                below = add_any_order(below, _wide(eb[i]))
+        else:
+            for i in range(eb.size):
+                e = eb[i]
+                one = e == F(LIFTED_ONE)
+                below = add_any_order(below, 0.0 if one else _wide(e))  # NaN: a NaN sum
+                ties = add_any_order(ties, 1.0 if one else 0.0)
+    if KIND == 0:
+        # y = (exp(x - m) * 2^LIFT) * (1/s * 2^-LIFT): 1/s rounded once, then scaled
+        # exactly (s <= n keeps it a normal number); one rounding in the product
+        c = F(_narrow(1.0 / (below * UNLIFT)) * F(UNLIFT))
+        for i in range(ys.size):
+            ys[i] = ys[i] * c
+        return 0.0
+    s_minus_one = (ties - 1.0) + below * UNLIFT
+    log_s = math.log1p(s_minus_one)
+    if KIND == 1:
+        # (d + d_lo) - (log s as a float32 pair): d <= 0 <= log s, no cancellation
+        log_hi = F(log_s)
+        log_lo = F(log_s - _wide(log_hi))
+        for i in range(xs.size):
+            d, d_lo = two_sum(xs[i], -m)
+            d_lo = F(0) if d_lo != d_lo else d_lo  # x = -inf: d = -inf, no correction
+            ys[i] = (d - log_hi) + (d_lo - log_lo)
+    return _wide(m) + log_s
+
+
+def _row_backward32(gs, ys, outs, sign, g_row, r_row):
+    """One float32 row of a backward (ys is x for logsumexp's, with its grad_out and
+    result g_row and r_row): the row's sum in float64 (products exact), any order."""
+    if KIND == 5:
+        if r_row == np.inf:  # +inf in x: grad_out at a lone +inf (softmax's limit)
+            nans = posinf = 0
+            where = -1
+            for i in range(ys.size):
+                v = ys[i]
+                nans += v != v
+                if v == np.inf:
+                    posinf += 1
+                    where = i
+            if posinf == 1 and nans == 0:
+                for i in range(outs.size):
+                    outs[i] = 0.0
+                outs[where] = g_row
+                return
+        r = F(r_row)
+        gr = F(g_row)
+        for i in range(ys.size):
+            d, d_lo = two_sum(ys[i], -r)
+            d_lo = F(0) if d_lo != d_lo else d_lo  # x - r infinite: no correction
+            e = _exp(d)
+            outs[i] = gr * fma(e, d_lo, e)
+        return
+    total = 0.0
+    if KIND == 3:
+        for i in range(gs.size):
+            total = add_any_order(total, _wide(gs[i]) * _wide(ys[i]))
+    else:
+        for i in range(gs.size):
+            total = add_any_order(total, _wide(gs[i]))
+    # the float64 sum as a float32 pair: hi + lo within 2^-48 of it
+    hi = _narrow(total)
+    lo = _narrow(total - _wide(hi))
+    if KIND == 3:  # y * (g - sum(g * y)), softmin's negated
+        for i in range(gs.size):
+            outs[i] = sign * (ys[i] * ((gs[i] - hi) - lo))
+    else:  # g - exp(y) * sum(g)
+        for i in range(gs.size):
+            e = _exp(ys[i])
+            outs[i] = fma(-e, hi, gs[i]) - e * lo
+
+
+def _write_softmax(xs, ys, sign, mx, coef, coef_lo, kept):
+    # y = exp(x - m) * 2^LIFT (kept in ys, or again) * (1/s) * 2^-LIFT; NaN for a
+    # special group
+    if kept:
+        for k in range(ys.size):
+            ys[k] = (ys[k] * coef[k]) * F(UNLIFT)
+    else:
+        for k in range(xs.size):
+            d, d_lo = two_sum(sign * xs[k], -mx[k])
+            e = _exp_in_range(d, d_lo)
+            e = F(0) if d < X_MIN else e
+            ys[k] = (e * coef[k]) * F(UNLIFT)
+
+
+def _write_log_softmax(xs, ys, sign, mx, coef, coef_lo, kept):
+    # (d + d_lo) - (log s as a pair): d <= 0 <= log s, no cancellation
+    for k in range(xs.size):
+        d, d_lo = two_sum(xs[k], -mx[k])
+        d_lo = F(0) if d_lo != d_lo else d_lo  # x = -inf: d = -inf, no correction
+        ys[k] = (d - coef[k]) + (d_lo - coef_lo[k])
+
+
+def _write_none(xs, ys, sign, mx, coef, coef_lo, kept):
+    pass
+
+
+def _forward_chunks(x, y, res, sign, length, inner, tile, tasks, counters, per_chunk):
+    size = max(tile, LANES_)
+    mx = np.empty(size, F)
+    hi = np.empty(size, np.float64)
+    lo = np.empty(size, np.float64)
+    coef = np.empty(size, F)
+    coef_lo = np.empty(size, F)
+    lone = np.empty(size, np.int64)
+    scratch = np.empty(size, F)
+    last, chunk = False, take_next(counters, 0)
+    while chunk * per_chunk < tasks:
+        first = chunk * per_chunk
+        for t in range(first, min(first + per_chunk, tasks)):
+            _task(x, y, res, sign, length, inner, tile, t, mx, hi, lo, coef, coef_lo, lone, scratch)
+        last = count_done(counters, 1) == (tasks - 1) // per_chunk
+        chunk = take_next(counters, 0)
+    return last
+
+
+# ------------------------------------------------------------------------------ backward
+
+
+def _lane_dot(g, y, base, stride, width, end, hi, lo):
+    """Per lane: sum of g * y (softmax) or of g (log_softmax)."""
+    for k in range(width):
+        hi[k] = 0.0
+        lo[k] = 0.0
+    for s in range(_steps(base, stride, end)):
+        start = base + s * stride
+        stop = min(start + width, end)
+        gs, ys = g[start:stop], y[start:stop]
+        for k in range(gs.size):
+            if KIND == 3:
+                if FLOAT32_IN:  # float32 products are exact in float64
+                    hi[k] += _wide(gs[k]) * _wide(ys[k])
+                else:
+                    p = gs[k] * ys[k]
+                    t, err = two_sum(hi[k], p)
+                    hi[k] = t
+                    lo[k] += err + fma(gs[k], ys[k], -p)
+            else:
+                if FLOAT32_IN:
+                    hi[k] += _wide(gs[k])
+                else:
+                    t, err = two_sum(hi[k], gs[k])
+                    hi[k] = t
+                    lo[k] += err
+
+
+def _backward_task(g, y, out, rg, rr, sign, length, inner, tile, t, hi, lo, lone):
+    base, stride, width, end, first_result = _geometry(t, length, inner, tile)
+    combine = inner == 1
+    groups = 1 if combine else width
+    any_special = False
+    if KIND == 5:  # logsumexp: per group, (its grad_out, its result); y is x
+        for k in range(groups):
+            lone[k] = -1
+            for j in range(width if combine else 1):
+                hi[k + j] = rg[first_result + k]
+                lo[k + j] = rr[first_result + k]
+            if lo[k] == np.inf:  # x has +inf: scanned before out (maybe x) is written
+                any_special = True
+                nans, posinf, where = _scan_special(y, sign, base, stride, width, end, k, combine)
+                lone[k] = where if posinf == 1 and nans == 0 else -1
+    else:
+        _lane_dot(g, y, base, stride, width, end, hi, lo)
+        if combine:
+            _combine_sums(hi, lo)
+    for s in range(_steps(base, stride, end)):
+        start = base + s * stride
+        stop = min(start + width, end)
+        _write(g[start:stop], y[start:stop], out[start:stop], sign, hi, lo)
+    if any_special:  # softmax's limit: the gradient is grad_out at a lone +inf
+        for k in range(groups):
+            if lone[k] >= 0:
+                _fix_group(out, base, stride, width, end, k, combine, lone[k], F(hi[k]), 0.0)
+
+
+def _write_softmax_backward(gs, ys, outs, sign, hi, lo):
+    # grad = y * (g - sum(g * y)); softmin's is its negative
+    for k in range(gs.size):
+        if FLOAT32_IN:
+            outs[k] = _narrow(sign * (_wide(ys[k]) * (_wide(gs[k]) - hi[k])))
+        else:
+            outs[k] = sign * (ys[k] * ((gs[k] - hi[k]) - lo[k]))
+
+
+def _write_log_softmax_backward(gs, ys, outs, sign, hi, lo):
+    # grad = g - exp(y) * sum(g)
+    for k in range(gs.size):
+        e = _exp(ys[k])
+        if FLOAT32_IN:
+            outs[k] = _narrow(_wide(gs[k]) - _wide(e) * hi[k])
+        else:
+            outs[k] = fma(-e, hi[k], gs[k]) - e * lo[k]
+
+
+def _write_logsumexp_backward(gs, xs, outs, sign, hi, lo):
+    # grad_x = grad_out * exp(x - result): (hi, lo) hold (grad_out, result) per lane
+    for k in range(xs.size):
+        r = F(lo[k])
+        d, d_lo = two_sum(xs[k], -r)
+        d_lo = F(0) if d_lo != d_lo else d_lo  # x - r infinite: no correction
+        e = _exp(d)
+        outs[k] = F(hi[k]) * fma(e, d_lo, e)
+
+
+def _backward_chunks(g, y, out, rg, rr, sign, length, inner, tile, tasks, counters, per_chunk):
+    size = max(tile, LANES_)
+    hi = np.empty(size, np.float64)
+    lo = np.empty(size, np.float64)
+    lone = np.empty(size, np.int64)
+    last, chunk = False, take_next(counters, 0)
+    while chunk * per_chunk < tasks:
+        first = chunk * per_chunk
+        for t in range(first, min(first + per_chunk, tasks)):
+            _task(g, y, out, rg, rr, sign, length, inner, tile, t, hi, lo, lone)
+        last = count_done(counters, 1) == (tasks - 1) // per_chunk
+        chunk = take_next(counters, 0)
+    return last
+
+
+def _rows_forward_chunks(x, y, res, sign, length, inner, tile, tasks, counters, per_chunk):
+    # float32 rows (inner == 1): a kernel of their own, apart from the lanes' code (in one
+    # function with it, the row loops ran 1.3x slower on rows of 256)
+    scratch = np.empty(ROW_BLOCK, F)
+    last, chunk = False, take_next(counters, 0)
+    while chunk * per_chunk < tasks:
+        first = chunk * per_chunk
+        for t in range(first, min(first + per_chunk, tasks)):
+            base = t * length
+            value = _row_forward32(x[base : base + length], y[base : base + length], sign, scratch)
+            if KIND == 2:
+                res[t] = value
+        last = count_done(counters, 1) == (tasks - 1) // per_chunk
+        chunk = take_next(counters, 0)
+    return last
+
+
+def _rows_backward_chunks(g, y, out, rg, rr, sign, length, inner, tile, tasks, counters, per_chunk):
+    last, chunk = False, take_next(counters, 0)
+    while chunk * per_chunk < tasks:
+        first = chunk * per_chunk
+        for t in range(first, min(first + per_chunk, tasks)):
+            base = t * length
+            stop = base + length
+            g_row = rg[t] if KIND == 5 else 0.0
+            r_row = rr[t] if KIND == 5 else 0.0
+            _row_backward32(g[base:stop], y[base:stop], out[base:stop], sign, g_row, r_row)
+        last = count_done(counters, 1) == (tasks - 1) // per_chunk
+        chunk = take_next(counters, 0)
+    return last
+
+
+_KIND_NUMBER = {
+    SOFTMAX: 0,
+    LOG_SOFTMAX: 1,
+    LOGSUMEXP: 2,
+    SOFTMAX_BACKWARD: 3,
+    LOG_SOFTMAX_BACKWARD: 4,
+    LOGSUMEXP_BACKWARD: 5,
+}
+_WRITERS = {
+    SOFTMAX: _write_softmax,
+    LOG_SOFTMAX: _write_log_softmax,
+    LOGSUMEXP: _write_none,
+    SOFTMAX_BACKWARD: _write_softmax_backward,
+    LOG_SOFTMAX_BACKWARD: _write_log_softmax_backward,
+    LOGSUMEXP_BACKWARD: _write_logsumexp_backward,
+}
+_HELPERS = (
+    _geometry,
+    _steps,
+    _lane_max,
+    _combine_max,
+    _lane_exp_sums,
+    _combine_sums,
+    _scan_special,
+    _fix_group,
+    _lane_dot,
+    _row_special,
+    _row_forward32,
+    _row_backward32,
+)
+_COMPILED = {}
+_WIDE = _jit.scalar(lambda v: np.float64(v))
+_NARROW32 = _jit.scalar(lambda v: np.float32(v))
+_NARROW64 = _jit.scalar(lambda v: np.float64(v))
+
+
+def _bind(fn, bound):
+    return types.FunctionType(fn.__code__, {"__name__": __name__, "np": np, "math": math, **bound})
+
+
+def softmax_kernel(dtype, kind, rows):
+    """The compiled chunk loop of ``kind`` in ``dtype`` (float32 or float64) for rows
+    (``inner == 1``) or tiles, its entry point: forward ``kernel(x, y, res, sign,
+    length, inner, tile, tasks, counters, per_chunk)``, backward ``kernel(g, y, out,
+    rg, rr, sign, length, ..., per_chunk)`` (logsumexp's: ``g`` unused, ``y`` is x,
+    ``rg`` and ``rr`` each group's grad_out and result)."""
+    dtype = np.dtype(dtype)
+    # float64 rows run the lanes' (compensated) loops, as tiles do
+    rows = bool(rows) and dtype == np.float32
+    return _jit.built_once(_COMPILED, (dtype, kind, rows), lambda: _build(dtype, kind, rows))
+
+
+def _build(dtype, kind, rows):
+    fmt = FLOAT32 if dtype == np.float32 else FLOAT64
+    maths = elementary(dtype)
+    F_ = numba.from_dtype(dtype)
+    is32 = dtype == np.float32
+    lift = lift_bits(fmt)
+    number = _KIND_NUMBER[kind]
+    bound = {
+        "F": fmt.float,
+        "UNLIFT": 2.0**-lift,
+        "LIFTED_ONE": 2.0**lift,
+        "X_MIN": fmt.float(exp_min_arg(fmt)),
+        # float32 sums plainly in float64 (its terms exact there); float64 compensated
+        "COMPENSATED": not is32,
+        "FLOAT32_IN": is32,
+        "KIND": number,
+        "LANES_": LANES,
+        "ROW_BLOCK": ROW_BLOCK,
+        "two_sum": two_sum,
+        "maximum": maximum,
+        "add_any_order": add_any_order,
+        "take_next": take_next,
+        "count_done": count_done,
+        "fma": fma,
+        "_exp_in_range": maths.exp_lifted_in_range,
+        "_exp": maths.exp,
+        "_wide": _WIDE,
+        "_narrow": _NARROW32 if is32 else _NARROW64,
+    }
+    for helper in _HELPERS:
+        bound[helper.__name__] = _jit.scalar(_bind(helper, bound))
+    bound["_write"] = _jit.scalar(_bind(_WRITERS[kind], bound))
+    forward = kind in FORWARD_KINDS
+    if rows:
+        chunks = _bind(_rows_forward_chunks if forward else _rows_backward_chunks, bound)
+    else:
+        bound["_task"] = _jit.scalar(_bind(_forward_task if forward else _backward_task, bound))
+        chunks = _bind(_forward_chunks if forward else _backward_chunks, bound)
+    layout = "rows" if rows else "lanes"
+    name = f"softmax__{kind}__{layout}__{dtype.name}__{math_digest()}"
+    chunks.__name__ = chunks.__qualname__ = name
+    flat = numba.types.Array(F_, 1, "C")
+    wide = numba.types.Array(numba.types.float64, 1, "C")
+    i64 = numba.types.int64
+    counters = numba.types.Array(i64, 1, "C")
+    shape = (i64, i64, i64, i64, counters, i64)  # length, inner, tile, tasks, ...
+    if forward:
+        signature = (flat, flat, flat, F_, *shape)
+    else:
+        signature = (flat, flat, flat, wide, wide, F_, *shape)
+    dispatcher = _jit.compile_kernel(_jit.kernel(chunks), signature)
+    return dispatcher.overloads[dispatcher.signatures[0]].entry_point
