@@ -16,6 +16,7 @@ import numpy as np
 from ._accuracy import ACCURATE, FAST
 
 PRELU = "prelu"
+SOFTMAX = "softmax"
 
 
 def _compile_one(name, variant, dtype, level=ACCURATE):
@@ -30,6 +31,13 @@ def _compile_one(name, variant, dtype, level=ACCURATE):
     if name == PRELU:
         for direction in (FORWARD, BACKWARD):
             prelu_kernel(dtype, direction)
+        return name, variant, np.dtype(dtype).name, level
+    if name == SOFTMAX:  # every kind, for rows and for tiles (one kernel in float64)
+        from ._softmax_kernels import BACKWARD_KINDS, FORWARD_KINDS, softmax_kernel
+
+        for kind in FORWARD_KINDS + BACKWARD_KINDS:
+            for rows in (False, True):
+                softmax_kernel(dtype, kind, rows)
         return name, variant, np.dtype(dtype).name, level
 
     kernels = kernel_set(BY_NAME[name], dtype, variant, level)
@@ -75,8 +83,9 @@ def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None, p
         for v in BY_NAME[n].maths()
         if BY_NAME[n].fast_math(v) is not None and "float32" in dtypes
     ]
-    if all_names:  # PReLU's kernels (not a row of the table: its own)
+    if all_names:  # PReLU's and softmax's kernels (not rows of the table: their own)
         jobs += [(PRELU, None, d, ACCURATE) for d in dtypes]
+        jobs += [(SOFTMAX, None, d, ACCURATE) for d in dtypes]
     processes = processes or os.cpu_count() or 1
     if multiprocessing.current_process().daemon:
         processes = 1

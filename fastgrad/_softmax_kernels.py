@@ -117,7 +117,7 @@ def _combine_max(mx):
 def _lane_exp_sums(x, y, scratch, keep, sign, base, stride, width, end, mx, hi, lo):
     """Per lane, the sum of exp(x - m) * 2^LIFT: compensated (hi + lo, TwoSum) or, for
     float32, plain float64 sums of the terms below 1 in hi and the count of terms that
-    round to exactly 1 in lo (see ``_row_forward32``). Each step's exponentials go to
+    round to exactly 1 in lo (see ``_row_forward``). Each step's exponentials go to
     y (softmax keeps them) or ``scratch`` first, at the full vector width, then are
     added in a loop of their own."""
     for k in range(width):
@@ -213,7 +213,7 @@ def _forward_task(
     # a row (in cache) keeps softmax's exponentials in y; a tile's columns are too long
     # for that: its last pass computes them again, cheaper than writing and reading them
     _lane_exp_sums(x, y, scratch, combine, sign, base, stride, width, end, mx, hi, lo)
-    if combine:  # (float64 rows only: float32 rows have their own kernel)
+    if combine:  # (rows have a kernel of their own: ``_rows_forward_chunks``)
         _combine_sums(hi, lo)
     for k in range(groups):
         # s >= 1 (the max's own term is exactly 1)
@@ -269,21 +269,25 @@ def _row_special(xs, ys, sign, m):
     return np.nan
 
 
-def _row_forward32(xs, ys, sign, scratch):
-    """One float32 row in whole-row loops, each vectorised at the full vector width
-    (the sums' order is LLVM's: ``_math.reduction``). exp(x - m) * 2^LIFT goes block
-    by block into ys (softmax) or ``scratch`` (ROW_BLOCK elements, in L1), then is
-    summed in float64. Returns logsumexp's value (else unused)."""
+def _row_forward(xs, ys, sign, scratch, hi, lo):
+    """One row in whole-row loops, each vectorised at the full vector width. exp(x - m)
+    * 2^LIFT goes block by block into ys (softmax) or ``scratch`` (ROW_BLOCK elements,
+    in L1), then is summed in a loop of its own: float32 in float64 in any order
+    (``_math.reduction``), float64 compensated, per lane (``hi``, ``lo``: LANES_ each).
+    Returns logsumexp's value (else unused)."""
     m = F(-np.inf)
     for i in range(xs.size):
         m = maximum(m, sign * xs[i])  # NaN if the row has one: then every result is NaN
     if m == np.inf or m == -np.inf:
         return _row_special(xs, ys, sign, m)
-    # s = ties + below: the terms that round to exactly 1 (the max's own, and any within
-    # half an ulp of it) are counted apart, so that s - 1 (log(s) = log1p(s - 1)) keeps
-    # full precision where the max dominates
+    # float32: s = ties + below, the terms that round to exactly 1 (the max's own, and
+    # any within half an ulp of it) counted apart, so that s - 1 (log(s) = log1p(s - 1))
+    # keeps full precision where the max dominates
     below = 0.0
     ties = 0.0
+    for k in range(LANES_):
+        hi[k] = 0.0
+        lo[k] = 0.0
     for first in range(0, xs.size, ROW_BLOCK):
         last = min(first + ROW_BLOCK, xs.size)
         xb = xs[first:last]
@@ -292,7 +296,9 @@ def _row_forward32(xs, ys, sign, scratch):
             d, d_lo = two_sum(sign * xb[i], -m)
             e = _exp_in_range(d, d_lo)
             eb[i] = F(0) if d < X_MIN else e
-        if KIND == 0:  # softmax needs s, not s - 1: one sum
+        if COMPENSATED:
+            _lanes_two_sum(eb, hi, lo)
+        elif KIND == 0:  # softmax needs s, not s - 1: one sum
             for i in range(eb.size):
                 below = add_any_order(below, _wide(eb[i]))
         else:
@@ -301,17 +307,21 @@ def _row_forward32(xs, ys, sign, scratch):
                 one = e == F(LIFTED_ONE)
                 below = add_any_order(below, 0.0 if one else _wide(e))  # NaN: a NaN sum
                 ties = add_any_order(ties, 1.0 if one else 0.0)
+    if COMPENSATED:
+        _combine_sums(hi, lo)
+        s_minus_one = ((hi[0] - LIFTED_ONE) + lo[0]) * UNLIFT
+    else:
+        s_minus_one = (ties - 1.0) + below * UNLIFT
     if KIND == 0:
         # y = (exp(x - m) * 2^LIFT) * (1/s * 2^-LIFT): 1/s rounded once, then scaled
         # exactly (s <= n keeps it a normal number); one rounding in the product
-        c = F(_narrow(1.0 / (below * UNLIFT)) * F(UNLIFT))
+        c = F(_narrow(1.0 / (s_minus_one + 1.0)) * F(UNLIFT))
         for i in range(ys.size):
             ys[i] = ys[i] * c
         return 0.0
-    s_minus_one = (ties - 1.0) + below * UNLIFT
     log_s = math.log1p(s_minus_one)
     if KIND == 1:
-        # (d + d_lo) - (log s as a float32 pair): d <= 0 <= log s, no cancellation
+        # (d + d_lo) - (log s as a pair in the dtype): d <= 0 <= log s, no cancellation
         log_hi = F(log_s)
         log_lo = F(log_s - _wide(log_hi))
         for i in range(xs.size):
@@ -321,9 +331,31 @@ def _row_forward32(xs, ys, sign, scratch):
     return _wide(m) + log_s
 
 
-def _row_backward32(gs, ys, outs, sign, g_row, r_row):
-    """One float32 row of a backward (ys is x for logsumexp's, with its grad_out and
-    result g_row and r_row): the row's sum in float64 (products exact), any order."""
+def _lanes_two_sum(values, hi, lo):
+    """hi + lo += values, LANES_ lanes side by side (TwoSum: the errors kept in lo)."""
+    for first in range(0, values.size, LANES_):
+        part = values[first : first + LANES_]
+        for k in range(part.size):
+            t, err = two_sum(hi[k], part[k])
+            hi[k] = t
+            lo[k] += err
+
+
+def _lanes_two_sum_products(gs, ys, hi, lo):
+    """hi + lo += gs * ys, LANES_ lanes side by side (the products' errors by FMA)."""
+    for first in range(0, gs.size, LANES_):
+        g_part, y_part = gs[first : first + LANES_], ys[first : first + LANES_]
+        for k in range(g_part.size):
+            p = g_part[k] * y_part[k]
+            t, err = two_sum(hi[k], p)
+            hi[k] = t
+            lo[k] += err + fma(g_part[k], y_part[k], -p)
+
+
+def _row_backward(gs, ys, outs, sign, g_row, r_row, hi, lo):
+    """One row of a backward (ys is x for logsumexp's, with its grad_out and result
+    g_row and r_row): the row's sum float32 in float64 (products exact) in any order,
+    float64 compensated per lane."""
     if KIND == 5:
         if r_row == np.inf:  # +inf in x: grad_out at a lone +inf (softmax's limit)
             nans = posinf = 0
@@ -347,23 +379,34 @@ def _row_backward32(gs, ys, outs, sign, g_row, r_row):
             e = _exp(d)
             outs[i] = gr * fma(e, d_lo, e)
         return
-    total = 0.0
-    if KIND == 3:
-        for i in range(gs.size):
-            total = add_any_order(total, _wide(gs[i]) * _wide(ys[i]))
+    if COMPENSATED:
+        for k in range(LANES_):
+            hi[k] = 0.0
+            lo[k] = 0.0
+        if KIND == 3:
+            _lanes_two_sum_products(gs, ys, hi, lo)
+        else:
+            _lanes_two_sum(gs, hi, lo)
+        _combine_sums(hi, lo)
+        total_hi, total_lo = F(hi[0]), F(lo[0])
     else:
-        for i in range(gs.size):
-            total = add_any_order(total, _wide(gs[i]))
-    # the float64 sum as a float32 pair: hi + lo within 2^-48 of it
-    hi = _narrow(total)
-    lo = _narrow(total - _wide(hi))
+        total = 0.0
+        if KIND == 3:
+            for i in range(gs.size):
+                total = add_any_order(total, _wide(gs[i]) * _wide(ys[i]))
+        else:
+            for i in range(gs.size):
+                total = add_any_order(total, _wide(gs[i]))
+        # the float64 sum as a float32 pair: within 2^-48 of it
+        total_hi = _narrow(total)
+        total_lo = _narrow(total - _wide(total_hi))
     if KIND == 3:  # y * (g - sum(g * y)), softmin's negated
         for i in range(gs.size):
-            outs[i] = sign * (ys[i] * ((gs[i] - hi) - lo))
+            outs[i] = sign * (ys[i] * ((gs[i] - total_hi) - total_lo))
     else:  # g - exp(y) * sum(g)
         for i in range(gs.size):
             e = _exp(ys[i])
-            outs[i] = fma(-e, hi, gs[i]) - e * lo
+            outs[i] = fma(-e, total_hi, gs[i]) - e * total_lo
 
 
 def _write_softmax(xs, ys, sign, mx, coef, coef_lo, kept):
@@ -515,15 +558,18 @@ def _backward_chunks(g, y, out, rg, rr, sign, length, inner, tile, tasks, counte
 
 
 def _rows_forward_chunks(x, y, res, sign, length, inner, tile, tasks, counters, per_chunk):
-    # float32 rows (inner == 1): a kernel of their own, apart from the lanes' code (in one
+    # rows (inner == 1): a kernel of their own, apart from the tiles' code (in one
     # function with it, the row loops ran 1.3x slower on rows of 256)
     scratch = np.empty(ROW_BLOCK, F)
+    hi = np.empty(LANES_, np.float64)
+    lo = np.empty(LANES_, np.float64)
     last, chunk = False, take_next(counters, 0)
     while chunk * per_chunk < tasks:
         first = chunk * per_chunk
         for t in range(first, min(first + per_chunk, tasks)):
             base = t * length
-            value = _row_forward32(x[base : base + length], y[base : base + length], sign, scratch)
+            xs, ys = x[base : base + length], y[base : base + length]
+            value = _row_forward(xs, ys, sign, scratch, hi, lo)
             if KIND == 2:
                 res[t] = value
         last = count_done(counters, 1) == (tasks - 1) // per_chunk
@@ -532,6 +578,8 @@ def _rows_forward_chunks(x, y, res, sign, length, inner, tile, tasks, counters, 
 
 
 def _rows_backward_chunks(g, y, out, rg, rr, sign, length, inner, tile, tasks, counters, per_chunk):
+    hi = np.empty(LANES_, np.float64)
+    lo = np.empty(LANES_, np.float64)
     last, chunk = False, take_next(counters, 0)
     while chunk * per_chunk < tasks:
         first = chunk * per_chunk
@@ -540,7 +588,7 @@ def _rows_backward_chunks(g, y, out, rg, rr, sign, length, inner, tile, tasks, c
             stop = base + length
             g_row = rg[t] if KIND == 5 else 0.0
             r_row = rr[t] if KIND == 5 else 0.0
-            _row_backward32(g[base:stop], y[base:stop], out[base:stop], sign, g_row, r_row)
+            _row_backward(g[base:stop], y[base:stop], out[base:stop], sign, g_row, r_row, hi, lo)
         last = count_done(counters, 1) == (tasks - 1) // per_chunk
         chunk = take_next(counters, 0)
     return last
@@ -573,8 +621,10 @@ _HELPERS = (
     _fix_group,
     _lane_dot,
     _row_special,
-    _row_forward32,
-    _row_backward32,
+    _lanes_two_sum,
+    _lanes_two_sum_products,
+    _row_forward,
+    _row_backward,
 )
 _COMPILED = {}
 _WIDE = _jit.scalar(lambda v: np.float64(v))
@@ -593,8 +643,7 @@ def softmax_kernel(dtype, kind, rows):
     rg, rr, sign, length, ..., per_chunk)`` (logsumexp's: ``g`` unused, ``y`` is x,
     ``rg`` and ``rr`` each group's grad_out and result)."""
     dtype = np.dtype(dtype)
-    # float64 rows run the lanes' (compensated) loops, as tiles do
-    rows = bool(rows) and dtype == np.float32
+    rows = bool(rows)
     return _jit.built_once(_COMPILED, (dtype, kind, rows), lambda: _build(dtype, kind, rows))
 
 

@@ -334,3 +334,47 @@ def prelu_backward(grad_out, x, weight):
     terms = np.where(x > 0, 0, x * grad_out)
     axes = tuple(i for i in range(x.ndim) if not (i == 1 and np.size(weight) > 1))
     return grad_x, terms.sum(axis=axes).reshape(np.shape(weight))
+
+
+# ----------------------------------------------------------- softmax along an axis
+# The formulas a NumPy user writes, shifted by the max so that finite x never overflows
+# (SciPy's ``scipy.special.softmax`` is these).
+
+
+def softmax(x, dim):
+    shifted = x - np.max(x, axis=dim, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=dim, keepdims=True)
+
+
+def softmin(x, dim):
+    return softmax(-x, dim)
+
+
+def log_softmax(x, dim):
+    shifted = x - np.max(x, axis=dim, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+
+
+def logsumexp(x, dim, keepdim=False):
+    m = np.max(x, axis=dim, keepdims=True)
+    result = m + np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True))
+    return result if keepdim else np.squeeze(result, axis=dim)
+
+
+def softmax_backward(grad_out, y, dim):
+    return y * (grad_out - np.sum(grad_out * y, axis=dim, keepdims=True))
+
+
+def softmin_backward(grad_out, y, dim):
+    return -softmax_backward(grad_out, y, dim)
+
+
+def log_softmax_backward(grad_out, y, dim):
+    return grad_out - np.exp(y) * np.sum(grad_out, axis=dim, keepdims=True)
+
+
+def logsumexp_backward(grad_out, x, result, dim, keepdim=False):
+    if not keepdim:
+        grad_out, result = np.expand_dims(grad_out, dim), np.expand_dims(result, dim)
+    return grad_out * np.exp(x - result)

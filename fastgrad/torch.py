@@ -41,7 +41,7 @@ import torch
 
 import fastgrad as _fg
 
-from . import _torch_layer
+from . import _torch_layer, _torch_softmax
 from ._params import ACCURACY, Params
 from ._table import TABLE
 
@@ -420,6 +420,9 @@ for _bridge in _BRIDGES:
 # the gated activations, PReLU and RReLU (``_torch_layer``): autograd functions of their own
 _FUNCTIONS.update(_torch_layer.FUNCTIONS)
 _MODULES.update(_torch_layer.MODULES)
+# softmax, log_softmax, softmin, logsumexp (``_torch_softmax``): reductions along a dim
+_FUNCTIONS.update(_torch_softmax.FUNCTIONS)
+_MODULES.update(_torch_softmax.MODULES)
 globals().update(_FUNCTIONS)
 globals().update(_MODULES)
 __all__ = sorted(_FUNCTIONS) + sorted(_MODULES)
