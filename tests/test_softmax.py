@@ -449,8 +449,6 @@ def test_matches_the_numpy_references():
         ]
         r = fg.logsumexp(x, dim)
         gr = g.sum(axis=dim)
-        pairs.append(
-            (fg.logsumexp_backward(gr, x, r, dim), ref.logsumexp_backward(gr, x, r, dim))
-        )
+        pairs.append((fg.logsumexp_backward(gr, x, r, dim), ref.logsumexp_backward(gr, x, r, dim)))
         for got, want in pairs:
             np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
