@@ -7,7 +7,15 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 ``fastgrad.reference`` holds the plain NumPy versions.
 """
 
-from . import _gated_api, _gated_numba, _numba, _prelu_numba, _rrelu_numba, reference
+from . import (
+    _gated_api,
+    _gated_numba,
+    _numba,
+    _prelu_numba,
+    _rrelu_numba,
+    _softmax_numba,
+    reference,
+)
 from ._accuracy import LEVELS as ACCURACY_LEVELS
 from ._accuracy import get_accuracy, set_accuracy
 from ._prelu import prelu, prelu_backward
@@ -58,6 +66,22 @@ globals().update(_gated_functions)
 # @njit code too
 _prelu_numba.register_prelu(prelu, prelu_backward)
 _rrelu_numba.register_rrelu(rrelu, rrelu_fwd_grad, rrelu_backward)
+# softmax and its relatives along an axis, in @njit code too
+_softmax_numba.register_softmax(
+    {
+        f.__name__: f
+        for f in (
+            softmax,
+            softmin,
+            log_softmax,
+            logsumexp,
+            softmax_backward,
+            softmin_backward,
+            log_softmax_backward,
+            logsumexp_backward,
+        )
+    }
+)
 
 # ... and makes them callable inside the user's @njit code (Numba overloads)
 _numba.register_all(_functions, TABLE)

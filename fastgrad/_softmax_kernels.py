@@ -647,10 +647,39 @@ def softmax_kernel(dtype, kind, rows):
     return _jit.built_once(_COMPILED, (dtype, kind, rows), lambda: _build(dtype, kind, rows))
 
 
+def compiled_loop(dtype, kind, rows):
+    """The compiled chunk loop of ``softmax_kernel`` as its Numba dispatcher, callable
+    from @njit code (``_softmax_numba``) without compiling it again: called with zeroed
+    counters and per_chunk = tasks, it runs every task in order, as a serial call does."""
+    dtype = np.dtype(dtype)
+    softmax_kernel(dtype, kind, rows)
+    return _DISPATCHERS[(dtype, kind, bool(rows))]
+
+
+_DISPATCHERS = {}
+
+
 def _build(dtype, kind, rows):
+    chunks = _chunks_function(dtype, kind, rows)
+    F_ = numba.from_dtype(dtype)
+    flat = numba.types.Array(F_, 1, "C")
+    wide = numba.types.Array(numba.types.float64, 1, "C")
+    i64 = numba.types.int64
+    counters = numba.types.Array(i64, 1, "C")
+    shape = (i64, i64, i64, i64, counters, i64)  # length, inner, tile, tasks, ...
+    if kind in FORWARD_KINDS:
+        signature = (flat, flat, flat, F_, *shape)
+    else:
+        signature = (flat, flat, flat, wide, wide, F_, *shape)
+    dispatcher = _jit.compile_kernel(_jit.kernel(chunks), signature)
+    _DISPATCHERS[(dtype, kind, rows)] = dispatcher
+    return dispatcher.overloads[dispatcher.signatures[0]].entry_point
+
+
+def _chunks_function(dtype, kind, rows):
+    """The chunk loop of (dtype, kind, rows) as a Python function, its helpers bound."""
     fmt = FLOAT32 if dtype == np.float32 else FLOAT64
     maths = elementary(dtype)
-    F_ = numba.from_dtype(dtype)
     is32 = dtype == np.float32
     lift = lift_bits(fmt)
     number = _KIND_NUMBER[kind]
@@ -688,14 +717,4 @@ def _build(dtype, kind, rows):
     layout = "rows" if rows else "lanes"
     name = f"softmax__{kind}__{layout}__{dtype.name}__{math_digest()}"
     chunks.__name__ = chunks.__qualname__ = name
-    flat = numba.types.Array(F_, 1, "C")
-    wide = numba.types.Array(numba.types.float64, 1, "C")
-    i64 = numba.types.int64
-    counters = numba.types.Array(i64, 1, "C")
-    shape = (i64, i64, i64, i64, counters, i64)  # length, inner, tile, tasks, ...
-    if forward:
-        signature = (flat, flat, flat, F_, *shape)
-    else:
-        signature = (flat, flat, flat, wide, wide, F_, *shape)
-    dispatcher = _jit.compile_kernel(_jit.kernel(chunks), signature)
-    return dispatcher.overloads[dispatcher.signatures[0]].entry_point
+    return chunks

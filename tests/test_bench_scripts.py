@@ -90,3 +90,25 @@ def test_layer_ffn_and_saved_study_print_their_tables():
         if line.startswith("| ") and "---" not in line
     ]
     assert len(rows) == 1 + 1
+
+
+def test_softmax_bench_prints_its_table():
+    rows = [
+        line
+        for line in _bench_script_lines(
+            "softmax.py",
+            "--shapes",
+            "0",
+            "--dtypes",
+            "float32",
+            "--functions",
+            "softmax",
+            "logsumexp",
+            "--rounds",
+            "1",
+            "--repeats",
+            "1",
+        )
+        if line.startswith("| ") and "---" not in line
+    ]
+    assert len(rows) == 1 + 4  # header; two functions, forward and backward

@@ -452,3 +452,47 @@ def test_matches_the_numpy_references():
         pairs.append((fg.logsumexp_backward(gr, x, r, dim), ref.logsumexp_backward(gr, x, r, dim)))
         for got, want in pairs:
             np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+def test_njit_calls_are_the_python_calls_bit_for_bit():
+    # float32 runs the same code with other constants; compiling the user's function
+    # links the kernels' code into it (~15 s a dtype): one dtype here
+    import numba
+
+    dtype = np.float32
+
+    @numba.njit
+    def forward(x, dim):
+        y = fg.softmax(x, dim)
+        return y, fg.softmin(x, dim), fg.log_softmax(x, dim), fg.logsumexp(x, dim)
+
+    @numba.njit
+    def backward(g, x, y, log_y, r, gr, dim):
+        return (
+            fg.softmax_backward(g, y, dim),
+            fg.softmin_backward(g, y, dim),
+            fg.log_softmax_backward(g, log_y, dim),
+            fg.logsumexp_backward(gr, x, r, dim),
+        )
+
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((20, 30, 40)) * 4).astype(dtype)
+    x[0, 0, :3] = [np.inf, -np.inf, np.nan]
+    g = rng.standard_normal(x.shape).astype(dtype)
+    for dim in (0, 1, -1):
+        got = forward(x, dim)
+        want = (fg.softmax(x, dim), fg.softmin(x, dim), fg.log_softmax(x, dim))
+        for a, b in zip(got[:3], want, strict=True):
+            np.testing.assert_array_equal(a, b)
+        r = fg.logsumexp(x, dim)
+        np.testing.assert_array_equal(got[3], r.reshape(-1))
+        gr = g.sum(axis=dim)
+        got_b = backward(g, x, want[0], want[2], r, gr, dim)
+        want_b = (
+            fg.softmax_backward(g, want[0], dim),
+            fg.softmin_backward(g, want[0], dim),
+            fg.log_softmax_backward(g, want[2], dim),
+            fg.logsumexp_backward(gr, x, r, dim),
+        )
+        for a, b in zip(got_b, want_b, strict=True):
+            np.testing.assert_array_equal(a, b)
