@@ -285,9 +285,10 @@ def _row_forward(xs, ys, sign, scratch, hi, lo):
     # keeps full precision where the max dominates
     below = 0.0
     ties = 0.0
-    for k in range(LANES_):
-        hi[k] = 0.0
-        lo[k] = 0.0
+    if COMPENSATED:
+        for k in range(LANES_):
+            hi[k] = 0.0
+            lo[k] = 0.0
     for first in range(0, xs.size, ROW_BLOCK):
         last = min(first + ROW_BLOCK, xs.size)
         xb = xs[first:last]
