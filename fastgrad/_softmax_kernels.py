@@ -1,35 +1,35 @@
 """Softmax's kernels: reductions along one axis of a C-contiguous array, forward and backward.
 
 Layout. The caller views the array as ``(outer, length, inner)``, the reduced axis in the
-middle, and the kernels take it flat (1-D, C-contiguous). The work is cut into *tasks*,
-each reducing a set of *groups* (one group: the ``length`` elements one result depends on):
+middle, and the kernels take it flat (1-D, C-contiguous). The work is cut into *tasks*:
 
-- ``inner == 1`` (the last axis, or the only one): a task is one row, one group. Its
-  elements are walked ``LANES`` at a time, each lane accumulating its own max and sum
-  (a vector loop: LLVM does not vectorise a floating-point reduction without fast-math,
-  which fastgrad never uses), the lanes combined in order at the end of each pass.
+- ``inner == 1`` (the last axis, or the only one): a task is one row, and a kernel of its
+  own runs it in whole-row loops (``_row_forward``, ``_row_backward``), each vectorised
+  at the full vector width: LLVM vectorises the max through ``llvm.maximum`` and, for
+  float32, the float64 sum through an addition it may reassociate
+  (``fastgrad._math.reduction``); float64 sums are compensated in ``LANES`` lanes side by
+  side.
 - ``inner > 1`` (another axis): a task is a tile of ``width`` neighbouring columns of one
-  outer index, all ``length`` steps of it; each column is a group, its accumulators one
-  lane. Every step reads ``width`` contiguous elements, so the loop vectorises across
-  columns, and the tile (``length * width`` elements) is chosen to stay in the core's
-  cache for the passes after the first (``_softmax.tile_width``).
+  outer index, all ``length`` steps of it; each column has its own accumulators (a
+  lane). Every step reads ``width`` contiguous elements, so the loops vectorise across
+  columns.
 
-Both are the same loop: a step reads ``cnt`` contiguous elements starting ``stride``
-after the previous step's start; rows combine their lanes (``combine``), tiles do not.
-
-Passes (each task makes them over its own elements, in cache after the first):
-forward: (1) the max m, (2) the sum of exp(x - m), (3) the outputs; backward: (1) the
-row's sum (of g * y, or of g), (2) the gradient. Every group is reduced by one thread
-in one order, so results do not depend on the thread count.
+Passes (each task makes them over its own elements; a row's stay in cache after the
+first): forward: (1) the max m, (2) exp(x - m) and their sum, (3) the outputs (a row
+scales the exponentials it kept in y; a tile's columns, too long to keep them, compute
+them again); backward: (1) the sum (of g * y, or of g), (2) the gradient. Every row or
+column is reduced by one thread in one order: results do not depend on the thread count.
 
 Numerics. x - m is carried as a pair (d, d_lo) (TwoSum) and exp evaluated on d + d_lo:
 the rounding of x - m alone would cost |d| * 2^-24 relative (up to ~40 ulps in
-float32). Sums are of exp(d) * 2^LIFT (``exp_lifted``: never subnormal), in float64:
-plain for float32 softmax (the error, length * 2^-53, stays far below float32's ulp),
-compensated (TwoSum per lane: the error does not grow with the length) for float64 and
-for the logarithms (log_softmax, logsumexp need log(s) near s = 1, that is s - 1, to
-full precision). Rows with an infinite max (a +inf; only -inf; empty) and NaN are
-completed by a scalar ``_fix_group`` pass with the limits ``_softmax`` states.
+float32). Sums are of exp(d) * 2^LIFT (``exp_lifted``: never subnormal) in float64:
+float32 plainly (its terms are exact there; the error, length * 2^-53, stays far below
+float32's ulp), with the terms that round to exactly 1 counted apart so that s - 1
+keeps full precision (log_softmax and logsumexp need log(s) = log1p(s - 1) where one
+element dominates); float64 compensated (TwoSum per lane: the error does not grow with
+the length, and s - 1 is exact to the lanes' errors). Rows and columns with an infinite
+max (a +inf; only -inf; empty) are scanned before anything is written and completed
+with the limits ``_softmax`` states; NaN reaches every result through the sums.
 """
 
 import math
@@ -73,10 +73,7 @@ F = UNLIFT = X_MIN = LIFTED_ONE = COMPENSATED = FLOAT32_IN = KIND = None
 
 
 def _geometry(t, length, inner, tile):
-    """(first element, stride, width, end, first result) of task ``t``."""
-    if inner == 1:
-        base = t * length
-        return base, LANES_, LANES_, base + length, t
+    """(first element, stride, width, end, first result) of tile ``t``."""
     blocks = (inner + tile - 1) // tile
     o = t // blocks
     c0 = (t - o * blocks) * tile
@@ -103,23 +100,11 @@ def _lane_max(x, sign, base, stride, width, end, mx):
             mx[k] = v if v > mx[k] else mx[k]
 
 
-def _combine_max(mx):
-    """The max of the LANES_ lanes, by halving (a vector loop per level), in every lane."""
-    h = LANES_ // 2
-    while h >= 1:
-        for k in range(h):
-            mx[k] = mx[k + h] if mx[k + h] > mx[k] else mx[k]
-        h //= 2
-    for k in range(1, LANES_):
-        mx[k] = mx[0]
-
-
-def _lane_exp_sums(x, y, scratch, keep, sign, base, stride, width, end, mx, hi, lo):
+def _lane_exp_sums(x, scratch, sign, base, stride, width, end, mx, hi, lo):
     """Per lane, the sum of exp(x - m) * 2^LIFT: compensated (hi + lo, TwoSum) or, for
     float32, plain float64 sums of the terms below 1 in hi and the count of terms that
     round to exactly 1 in lo (see ``_row_forward``). Each step's exponentials go to
-    y (softmax keeps them) or ``scratch`` first, at the full vector width, then are
-    added in a loop of their own."""
+    ``scratch`` first, at the full vector width, then are added in a loop of their own."""
     for k in range(width):
         hi[k] = 0.0
         lo[k] = 0.0
@@ -127,7 +112,7 @@ def _lane_exp_sums(x, y, scratch, keep, sign, base, stride, width, end, mx, hi, 
         start = base + s * stride
         stop = min(start + width, end)
         xs = x[start:stop]
-        es = y[start:stop] if KIND == 0 and keep else scratch[: stop - start]
+        es = scratch[: stop - start]
         for k in range(xs.size):
             d, d_lo = two_sum(sign * xs[k], -mx[k])
             e = _exp_in_range(d, d_lo)
@@ -158,15 +143,14 @@ def _combine_sums(hi, lo):
         lo[k] = lo[0]
 
 
-def _scan_special(x, sign, base, stride, width, end, k, combine):
-    """(NaNs, +infs, position of the last +inf) among group k's elements (every element
-    of a combined row)."""
+def _scan_special(x, sign, base, stride, width, end, k):
+    """(NaNs, +infs, position of the last +inf) among column k's elements."""
     nans = posinf = 0
     where = -1
     for s in range(_steps(base, stride, end)):
         start = base + s * stride
         for j in range(min(width, end - start)):
-            if combine or j == k:
+            if j == k:
                 v = sign * x[start + j]
                 nans += v != v
                 if v == np.inf:
@@ -175,13 +159,13 @@ def _scan_special(x, sign, base, stride, width, end, k, combine):
     return nans, posinf, where
 
 
-def _fix_group(y, base, stride, width, end, k, combine, where, one_hot, rest):
-    """Group k's outputs where its max was +inf, one +inf at ``where`` and no NaN:
+def _fix_group(y, base, stride, width, end, k, where, one_hot, rest):
+    """Column k's outputs where its max was +inf, one +inf at ``where`` and no NaN:
     ``one_hot`` there, ``rest`` elsewhere."""
     for s in range(_steps(base, stride, end)):
         start = base + s * stride
         for j in range(min(width, end - start)):
-            if combine or j == k:
+            if j == k:
                 y[start + j] = rest
     y[where] = one_hot
 
@@ -190,32 +174,23 @@ def _forward_task(
     x, y, res, sign, length, inner, tile, t, mx, hi, lo, coef, coef_lo, lone, scratch
 ):
     base, stride, width, end, first_result = _geometry(t, length, inner, tile)
-    combine = inner == 1
-    groups = 1 if combine else width
     _lane_max(x, sign, base, stride, width, end, mx)
-    if combine:
-        _combine_max(mx)
-    # A group whose max is infinite (a +inf; nothing but -inf; no element) is scanned
+    # A column whose max is infinite (a +inf; nothing but -inf; no element) is scanned
     # before any output is written (out may be x): the passes below give it NaN, and a
     # lone +inf is written last.
     any_special = False
-    for k in range(groups):
+    for k in range(width):
         lone[k] = -1
         m = mx[k]
         if m == np.inf or m == -np.inf:
             any_special = True
-            nans, posinf, where = _scan_special(x, sign, base, stride, width, end, k, combine)
+            nans, posinf, where = _scan_special(x, sign, base, stride, width, end, k)
             lone[k] = where if posinf == 1 and nans == 0 else -1
             if KIND == 2:  # +inf (any number of them) or -inf, unless NaN
                 res[first_result + k] = np.nan if nans else m
-            for j in range(width if combine else 1):
-                mx[k + j] = np.nan
-    # a row (in cache) keeps softmax's exponentials in y; a tile's columns are too long
-    # for that: its last pass computes them again, cheaper than writing and reading them
-    _lane_exp_sums(x, y, scratch, combine, sign, base, stride, width, end, mx, hi, lo)
-    if combine:  # (rows have a kernel of their own: ``_rows_forward_chunks``)
-        _combine_sums(hi, lo)
-    for k in range(groups):
+            mx[k] = np.nan
+    _lane_exp_sums(x, scratch, sign, base, stride, width, end, mx, hi, lo)
+    for k in range(width):
         # s >= 1 (the max's own term is exactly 1)
         if COMPENSATED:
             s_minus_one = ((hi[k] - LIFTED_ONE) + lo[k]) * UNLIFT
@@ -226,24 +201,21 @@ def _forward_task(
         if KIND == 2 and mx[k] == mx[k]:
             res[first_result + k] = _wide(mx[k]) + c
         # the coefficient as a pair in the dtype (float32: log(s) to 2^-48)
-        c_hi = F(c)
-        c_lo = F(c - _wide(c_hi))
-        for j in range(width if combine else 1):
-            coef[k + j] = c_hi
-            coef_lo[k + j] = c_lo
+        coef[k] = F(c)
+        coef_lo[k] = F(c - _wide(coef[k]))
     if KIND == 2:
         return
     for s in range(_steps(base, stride, end)):
         start = base + s * stride
         stop = min(start + width, end)
-        _write(x[start:stop], y[start:stop], sign, mx, coef, coef_lo, combine)
+        _write(x[start:stop], y[start:stop], sign, mx, coef, coef_lo)
     if any_special:
-        for k in range(groups):
+        for k in range(width):
             if lone[k] >= 0:
                 if KIND == 0:
-                    _fix_group(y, base, stride, width, end, k, combine, lone[k], 1.0, 0.0)
+                    _fix_group(y, base, stride, width, end, k, lone[k], 1.0, 0.0)
                 else:
-                    _fix_group(y, base, stride, width, end, k, combine, lone[k], 0.0, -np.inf)
+                    _fix_group(y, base, stride, width, end, k, lone[k], 0.0, -np.inf)
 
 
 def _row_special(xs, ys, sign, m):
@@ -410,21 +382,17 @@ def _row_backward(gs, ys, outs, sign, g_row, r_row, hi, lo):
             outs[i] = fma(-e, total_hi, gs[i]) - e * total_lo
 
 
-def _write_softmax(xs, ys, sign, mx, coef, coef_lo, kept):
-    # y = exp(x - m) * 2^LIFT (kept in ys, or again) * (1/s) * 2^-LIFT; NaN for a
-    # special group
-    if kept:
-        for k in range(ys.size):
-            ys[k] = (ys[k] * coef[k]) * F(UNLIFT)
-    else:
-        for k in range(xs.size):
-            d, d_lo = two_sum(sign * xs[k], -mx[k])
-            e = _exp_in_range(d, d_lo)
-            e = F(0) if d < X_MIN else e
-            ys[k] = (e * coef[k]) * F(UNLIFT)
+def _write_softmax(xs, ys, sign, mx, coef, coef_lo):
+    # y = exp(x - m) * 2^LIFT * (1/s) * 2^-LIFT (NaN for a special column): the exp
+    # again, as a tile's columns are too long to keep the first ones in cache
+    for k in range(xs.size):
+        d, d_lo = two_sum(sign * xs[k], -mx[k])
+        e = _exp_in_range(d, d_lo)
+        e = F(0) if d < X_MIN else e
+        ys[k] = (e * coef[k]) * F(UNLIFT)
 
 
-def _write_log_softmax(xs, ys, sign, mx, coef, coef_lo, kept):
+def _write_log_softmax(xs, ys, sign, mx, coef, coef_lo):
     # (d + d_lo) - (log s as a pair): d <= 0 <= log s, no cancellation
     for k in range(xs.size):
         d, d_lo = two_sum(xs[k], -mx[k])
@@ -432,7 +400,7 @@ def _write_log_softmax(xs, ys, sign, mx, coef, coef_lo, kept):
         ys[k] = (d - coef[k]) + (d_lo - coef_lo[k])
 
 
-def _write_none(xs, ys, sign, mx, coef, coef_lo, kept):
+def _write_none(xs, ys, sign, mx, coef, coef_lo):
     pass
 
 
@@ -487,31 +455,26 @@ def _lane_dot(g, y, base, stride, width, end, hi, lo):
 
 def _backward_task(g, y, out, rg, rr, sign, length, inner, tile, t, hi, lo, lone):
     base, stride, width, end, first_result = _geometry(t, length, inner, tile)
-    combine = inner == 1
-    groups = 1 if combine else width
     any_special = False
-    if KIND == 5:  # logsumexp: per group, (its grad_out, its result); y is x
-        for k in range(groups):
+    if KIND == 5:  # logsumexp: per column, (its grad_out, its result); y is x
+        for k in range(width):
             lone[k] = -1
-            for j in range(width if combine else 1):
-                hi[k + j] = rg[first_result + k]
-                lo[k + j] = rr[first_result + k]
+            hi[k] = rg[first_result + k]
+            lo[k] = rr[first_result + k]
             if lo[k] == np.inf:  # x has +inf: scanned before out (maybe x) is written
                 any_special = True
-                nans, posinf, where = _scan_special(y, sign, base, stride, width, end, k, combine)
+                nans, posinf, where = _scan_special(y, sign, base, stride, width, end, k)
                 lone[k] = where if posinf == 1 and nans == 0 else -1
     else:
         _lane_dot(g, y, base, stride, width, end, hi, lo)
-        if combine:
-            _combine_sums(hi, lo)
     for s in range(_steps(base, stride, end)):
         start = base + s * stride
         stop = min(start + width, end)
         _write(g[start:stop], y[start:stop], out[start:stop], sign, hi, lo)
     if any_special:  # softmax's limit: the gradient is grad_out at a lone +inf
-        for k in range(groups):
+        for k in range(width):
             if lone[k] >= 0:
-                _fix_group(out, base, stride, width, end, k, combine, lone[k], F(hi[k]), 0.0)
+                _fix_group(out, base, stride, width, end, k, lone[k], F(hi[k]), 0.0)
 
 
 def _write_softmax_backward(gs, ys, outs, sign, hi, lo):
@@ -615,7 +578,6 @@ _HELPERS = (
     _geometry,
     _steps,
     _lane_max,
-    _combine_max,
     _lane_exp_sums,
     _combine_sums,
     _scan_special,
