@@ -20,16 +20,7 @@ from ._accuracy import LEVELS as ACCURACY_LEVELS
 from ._accuracy import get_accuracy, set_accuracy
 from ._prelu import prelu, prelu_backward
 from ._rrelu import rrelu, rrelu_backward, rrelu_fwd_grad
-from ._softmax import (
-    log_softmax,
-    log_softmax_backward,
-    logsumexp,
-    logsumexp_backward,
-    softmax,
-    softmax_backward,
-    softmin,
-    softmin_backward,
-)
+from ._softmax import PUBLIC as _SOFTMAX_FUNCTIONS
 from ._table import TABLE
 from ._threads import get_num_threads, set_num_threads
 
@@ -67,21 +58,8 @@ globals().update(_gated_functions)
 _prelu_numba.register_prelu(prelu, prelu_backward)
 _rrelu_numba.register_rrelu(rrelu, rrelu_fwd_grad, rrelu_backward)
 # softmax and its relatives along an axis, in @njit code too
-_softmax_numba.register_softmax(
-    {
-        f.__name__: f
-        for f in (
-            softmax,
-            softmin,
-            log_softmax,
-            logsumexp,
-            softmax_backward,
-            softmin_backward,
-            log_softmax_backward,
-            logsumexp_backward,
-        )
-    }
-)
+_softmax_numba.register_softmax({f.__name__: f for f in _SOFTMAX_FUNCTIONS})
+globals().update({f.__name__: f for f in _SOFTMAX_FUNCTIONS})
 
 # ... and makes them callable inside the user's @njit code (Numba overloads)
 _numba.register_all(_functions, TABLE)
@@ -101,12 +79,5 @@ __all__ = [
     "rrelu",
     "rrelu_fwd_grad",
     "rrelu_backward",
-    "softmax",
-    "softmax_backward",
-    "softmin",
-    "softmin_backward",
-    "log_softmax",
-    "log_softmax_backward",
-    "logsumexp",
-    "logsumexp_backward",
+    *(f.__name__ for f in _SOFTMAX_FUNCTIONS),
 ]

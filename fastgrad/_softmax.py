@@ -394,3 +394,16 @@ def logsumexp_backward(grad_out, x, result, dim=None, keepdim=False, *, axis=Non
             res.array.shape
         )
     return _finish(res, out)
+
+
+# fastgrad's public functions of this module (``fastgrad.__init__``, the @njit overloads)
+PUBLIC = (
+    softmax,
+    softmin,
+    log_softmax,
+    logsumexp,
+    softmax_backward,
+    softmin_backward,
+    log_softmax_backward,
+    logsumexp_backward,
+)

@@ -11,6 +11,7 @@ import fastgrad as fg
 from fastgrad._gated import GATED
 from fastgrad._gated_api import forms_of
 from fastgrad._kinds import kinds_of
+from fastgrad._softmax import PUBLIC as SOFTMAX_PUBLIC
 from fastgrad._table import TABLE, public_names
 from harness import oracle
 
@@ -41,7 +42,18 @@ def test_nothing_public_outside_the_table():
     utilities |= {"ACCURACY_LEVELS", "get_accuracy", "set_accuracy"}
     gated = {row.name + form.suffix for row in GATED for form in forms_of(row)}
     prelu = {"prelu", "prelu_backward", "rrelu", "rrelu_fwd_grad", "rrelu_backward"}
-    assert set(fg.__all__) == set(public_names()) | gated | prelu | utilities
+    softmax = {f.__name__ for f in SOFTMAX_PUBLIC}
+    assert softmax == {
+        "softmax",
+        "softmin",
+        "log_softmax",
+        "logsumexp",
+        "softmax_backward",
+        "softmin_backward",
+        "log_softmax_backward",
+        "logsumexp_backward",
+    }
+    assert set(fg.__all__) == set(public_names()) | gated | prelu | softmax | utilities
     assert set(oracle.ORACLES) == {act.name for act in TABLE}
 
 

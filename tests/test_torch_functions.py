@@ -231,8 +231,10 @@ def test_module_classes_have_torch_nn_names_arguments_and_state():
 
     x = torch.linspace(-5, 5, 41, dtype=torch.float64)
     from fastgrad._torch_layer import MODULES  # GLU, PReLU, RReLU: tests/test_torch_layer.py
+    from fastgrad._torch_softmax import MODULES as SOFTMAX_MODULES  # test_torch_softmax.py
 
-    assert len([n for n in fgt.__all__ if n[0].isupper()]) == len(TABLE) + len(MODULES)
+    modules = [n for n in fgt.__all__ if n[0].isupper()]
+    assert len(modules) == len(TABLE) + len(MODULES) + len(SOFTMAX_MODULES)
     for act in TABLE:
         params = dict(act.default_params)
         function = getattr(fgt, act.torch_function)
