@@ -272,8 +272,9 @@ def test_a_sigint_storm_during_first_calls_crashes_nothing():
     """SIGINT every ~3 ms while a process makes its first calls (kernels loading from a
     warm cache): each call either returns or raises KeyboardInterrupt, the process never
     crashes or hangs, and every result is right (it crashed with SIGSEGV or SIGABRT, or
-    hung, when the interrupt landed inside llvmlite or Numba). The gated activations'
-    and PReLU's kernels (their own compile path) are among the first calls."""
+    hung, when the interrupt landed inside llvmlite or Numba). The gated activations',
+    PReLU's and softmax's kernels (rows and tiles; their own compile paths) are among
+    the first calls."""
     names = [f"{a.name}{suffix}" for a in fg.TABLE for suffix in ("", "_grad")]
     names = [n for n in names if not n.startswith("threshold")]
     code = f"""
@@ -295,6 +296,13 @@ def test_a_sigint_storm_during_first_calls_crashes_nothing():
             lambda d: fg.glu(x[:40].astype(d)),
             lambda d: fg.reglu_packed_backward(x[:20].astype(d), x[:40].astype(d)),
             lambda d: fg.prelu_backward(x.astype(d), x.astype(d), np.array([0.25], d))[1],
+            lambda d: fg.softmax(x[:40].reshape(8, 5).astype(d), -1),
+            lambda d: fg.log_softmax(x[:40].reshape(8, 5).astype(d), 0),
+            lambda d: fg.logsumexp(x.astype(d), 0).reshape(1),
+            lambda d: fg.softmax_backward(x.astype(d), x[::-1].astype(d), 0),
+            lambda d: fg.logsumexp_backward(
+                np.ones(5, d), x[:40].reshape(8, 5).astype(d), np.zeros(5, d), 0
+            ),
         ]
 
         def digest(results):
