@@ -35,8 +35,6 @@ float64 or a logarithm needs it), so the error does not grow with the row's leng
   (log_softmax).
 """
 
-import math
-
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
@@ -70,32 +68,38 @@ CHUNK_ELEMENTS = 1 << 15
 _THREADS_FROM = _threads.parallel_min_size(False)
 
 
-def tile_width(outer, inner, threads):
-    """Columns per tile: up to TILE_MAX, halved (down to TILE_MIN) until every thread
-    has a tile. Measured on an AMD EPYC (Zen 5), 2 threads, softmax along dim 0 of
-    (4096, 1024) float32: 16 columns 7.1 ms, 64 5.0, 128 4.0, 256 3.4, 512 2.8 (before
-    the float32 tiles' exponentials and sums went to separate loops)."""
-    width = min(inner, TILE_MAX)
-    while width > TILE_MIN and outer * -(-inner // width) < threads:
-        width //= 2
-    return width
+def layout(shape, axis, threads):
+    """(outer, length, inner, tile, tasks): the shape about the reduced axis, the columns
+    per tile and the tasks. A tile has up to TILE_MAX columns, halved (down to TILE_MIN)
+    until every thread has one. Measured on an AMD EPYC (Zen 5), 2 threads, softmax
+    along dim 0 of (4096, 1024) float32: 16 columns 7.1 ms, 64 5.0, 128 4.0, 256 3.4,
+    512 2.8 (before the float32 tiles' exponentials and sums went to separate loops).
+    Plain integer code: the @njit overloads compile the same function (``_softmax_numba``)."""
+    outer = length = inner = 1
+    for i in range(len(shape)):
+        if i < axis:
+            outer *= shape[i]
+        elif i == axis:
+            length = shape[i]
+        else:
+            inner *= shape[i]
+    if inner == 1:  # rows: a task each
+        return outer, length, inner, LANES, outer
+    tile = min(inner, TILE_MAX)
+    while tile > TILE_MIN and outer * ((inner + tile - 1) // tile) < threads:
+        tile //= 2
+    return outer, length, inner, tile, outer * ((inner + tile - 1) // tile)
 
 
 class _Geometry:
     """x's shape as (outer, length, inner) about the reduced axis, and its tasks."""
 
     def __init__(self, shape, axis):
-        self.outer = math.prod(shape[:axis])
-        self.length = shape[axis]
-        self.inner = math.prod(shape[axis + 1 :])
-        if self.inner == 1:
-            self.tile = LANES
-            self.tasks = self.outer
-            self.per_chunk = max(1, CHUNK_ELEMENTS // max(1, self.length))
-        else:
-            self.tile = tile_width(self.outer, self.inner, _threads.current)
-            self.tasks = self.outer * -(-self.inner // self.tile)
-            self.per_chunk = 1
+        self.outer, self.length, self.inner, self.tile, self.tasks = layout(
+            shape, axis, _threads.current
+        )
+        # rows: about CHUNK_ELEMENTS a unit of work; tiles: one each
+        self.per_chunk = max(1, CHUNK_ELEMENTS // max(1, self.length)) if self.inner == 1 else 1
         self.size = self.outer * self.length * self.inner
 
     def run(self, kind, compute, arrays, sign):

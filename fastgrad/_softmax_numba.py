@@ -17,9 +17,8 @@ from numba.core import errors
 from numba.extending import overload
 
 from . import _jit
-from ._softmax import TILE_MAX
+from ._softmax import layout
 from ._softmax_kernels import (
-    LANES,
     LOG_SOFTMAX,
     LOG_SOFTMAX_BACKWARD,
     LOGSUMEXP,
@@ -40,25 +39,17 @@ def _given(out):
     return not (out is None or isinstance(out, (types.NoneType, types.Omitted)))
 
 
+_layout = _jit.scalar(layout)
+
+
 @_jit.scalar
 def _geometry(shape, dim):
-    """(outer, length, inner, tile, tasks) about axis ``dim`` (negative from the end)."""
+    """``_softmax.layout`` about axis ``dim`` (negative from the end), on one thread."""
     ndim = max(len(shape), 1)
     axis = dim + ndim if dim < 0 else dim
     if axis < 0 or axis >= ndim:
         raise ValueError("fastgrad: dim is out of range for the array")
-    outer = length = inner = 1
-    for i in range(len(shape)):
-        if i < axis:
-            outer *= shape[i]
-        elif i == axis:
-            length = shape[i]
-        else:
-            inner *= shape[i]
-    if inner == 1:
-        return outer, length, inner, LANES, outer
-    tile = min(inner, TILE_MAX)
-    return outer, length, inner, tile, outer * ((inner + tile - 1) // tile)
+    return _layout(shape, axis, 1)
 
 
 def _forward_typer(kind, sign, name):
