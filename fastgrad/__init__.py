@@ -8,6 +8,7 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 """
 
 from . import (
+    _bias,
     _gated_api,
     _gated_numba,
     _numba,
@@ -21,7 +22,7 @@ from ._accuracy import get_accuracy, set_accuracy
 from ._prelu import prelu, prelu_backward
 from ._rrelu import rrelu, rrelu_backward, rrelu_fwd_grad
 from ._softmax import PUBLIC as _SOFTMAX_FUNCTIONS
-from ._table import TABLE
+from ._table import ALIASES, TABLE
 from ._threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
@@ -60,6 +61,10 @@ _rrelu_numba.register_rrelu(rrelu, rrelu_fwd_grad, rrelu_backward)
 # softmax and its relatives along an axis, in @njit code too
 _softmax_numba.register_softmax({f.__name__: f for f in _SOFTMAX_FUNCTIONS})
 globals().update({f.__name__: f for f in _SOFTMAX_FUNCTIONS})
+# the dense layer's epilogue for every activation: f_bias, f_bias_fwd_grad,
+# f_bias_backward (``_bias``)
+_bias_functions = _bias.build_bias_functions(TABLE, ALIASES)
+globals().update(_bias_functions)
 
 # ... and makes them callable inside the user's @njit code (Numba overloads)
 _numba.register_all(_functions, TABLE)
@@ -80,4 +85,5 @@ __all__ = [
     "rrelu_fwd_grad",
     "rrelu_backward",
     *(f.__name__ for f in _SOFTMAX_FUNCTIONS),
+    *_bias_functions,
 ]

@@ -273,3 +273,42 @@ class Output:
             with np.errstate(over="ignore", under="ignore"):
                 return self.array.astype(self.result)
         return self.array
+
+
+def grad_out_like(grad_out, x, result, fn, what="x"):
+    """(grad_out as a C-contiguous array of x's shape, the result dtype promoted with
+    grad_out's): a smaller grad_out is broadcast (NumPy's rule), a Python number takes
+    ``result``, x's dtype. For the calls whose kernels take whole arrays (PReLU, the bias
+    epilogue); the element-wise ones repeat a period instead (``coerce_pair``)."""
+    if type(grad_out) in _duck.PYTHON_NUMBERS:
+        try:
+            with np.errstate(over="ignore"):  # 1e300 in float32: inf, quietly
+                g, g_result = np.asarray(grad_out, dtype=result), result
+        except OverflowError:
+            raise ValueError(f"{fn}: grad_out {grad_out!r:.40} is too large for a float") from None
+    else:
+        g, g_result = _coerce(grad_out, fn, "grad_out")
+    if g.shape != x.shape:
+        try:
+            g = np.ascontiguousarray(np.broadcast_to(g, x.shape))
+        except ValueError:
+            raise ValueError(
+                f"{fn}: grad_out has shape {g.shape}, {what} has shape {x.shape}"
+            ) from None
+    return g, np.promote_types(result, g_result)
+
+
+def separate_from(x, *outs, same_ok=True):
+    """x, or a copy of it where it shares memory with one of ``outs`` (a kernel writing
+    that out would change what it reads later); with ``same_ok`` an out that *is* x
+    (the same start and size: the kernels' in-place loops read it) keeps x."""
+    for out in outs:
+        if not np.may_share_memory(x, out):
+            continue
+        same = (
+            x.__array_interface__["data"][0] == out.__array_interface__["data"][0]
+            and x.size == out.size
+        )
+        if not (same_ok and same):
+            return x.copy()
+    return x

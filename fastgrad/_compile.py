@@ -44,6 +44,12 @@ def _compile_one(name, variant, dtype, level=ACCURATE):
     for kind in kernels.names():
         for parallel in (False, True):
             kernels.get(kind, parallel)  # compiles, or loads from the cache
+    if level == ACCURATE:  # the bias epilogue's (``_bias``; its fast ones on first use)
+        from ._bias_kernels import DIRECTIONS as BIAS_DIRECTIONS
+        from ._bias_kernels import bias_kernel
+
+        for direction in BIAS_DIRECTIONS:
+            bias_kernel(BY_NAME[name], variant, level, dtype, direction)
     if any(row.activation == name for row in GATED):  # its gated activation's kernels
         for direction in DIRECTIONS:
             gate_kernel(BY_NAME[name], variant, level, dtype, direction)

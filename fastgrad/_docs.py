@@ -196,3 +196,71 @@ def gated_doc(row, form):
         f"accuracy: as for ``fastgrad.{f}``; None: the process-wide level.\n\n"
         f"Example::\n\n    {example}\n"
     )
+
+
+# ------------------------------------------------------- the bias epilogue (``_bias``)
+
+_H = inspect.Parameter("h", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_B = inspect.Parameter("b", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+# direction -> (its arrays, what it computes, what out= is)
+_BIAS_FORMS = {
+    "forward": ((_H, _B), "y = f(h + b)", "an array of h's shape (may be h itself)"),
+    "fwd_grad": (
+        (_H, _B),
+        "(y, d) = (f(h + b), f'(h + b)) in one pass",
+        "a pair (y, d) of arrays of h's shape (y may be h itself)",
+    ),
+    "backward": (
+        (_G, _H, _B),
+        "(grad_h, grad_b) = (grad_out * f'(h + b), grad_h summed over the rows) in one pass",
+        "a pair (grad_h, grad_b) (grad_h may be grad_out or h itself)",
+    ),
+}
+
+
+def _bias_example(activation, direction):
+    """A doctest of an epilogue function (run by the test suite); the output shown is the
+    NumPy reference's of h + b."""
+    from . import reference
+
+    name, params = activation.name, activation.default_params
+    kw = "".join(f", {k}={v!r}" for k, v in params.items())
+    h = np.array([[-2.0, 0.0, 2.0], [1.0, -1.0, 0.5]])
+    b = np.array([0.5, 0.0, -1.0])
+    setup = (
+        ">>> import numpy as np, fastgrad as fg\n"
+        ">>> h = np.array([[-2.0, 0.0, 2.0], [1.0, -1.0, 0.5]])\n"
+        ">>> b = np.array([0.5, 0.0, -1.0])\n"
+    )
+    if direction == "backward":
+        grad_b = getattr(reference, name + "_backward")(np.ones((2, 3)), h + b, **params).sum(0)
+        call = f"grad_h, grad_b = fg.{name}_bias_backward(np.ones((2, 3)), h, b{kw})"
+        return f"{setup}>>> {call}\n>>> grad_b.round(6)\n{grad_b.round(6)!r}"
+    y = getattr(reference, name)(h + b, **params)
+    shown = "[0]" if direction == "fwd_grad" else ""
+    suffix = "_bias_fwd_grad" if direction == "fwd_grad" else "_bias"
+    return f"{setup}>>> fg.{name}{suffix}(h, b{kw}){shown}.round(6)\n{y.round(6)!r}"
+
+
+def bias_doc(fn, activation, direction, params):
+    """The signature and docstring of an epilogue function (``_bias``)."""
+    arrays, computes, out = _BIAS_FORMS[direction]
+    fn.__signature__ = inspect.Signature([*arrays, _OUT, *params.signature])
+    f = activation.name
+    example = _bias_example(activation, direction).replace("\n", "\n    ")
+    fn.__doc__ = (
+        f"{activation.title} after a bias, the dense layer's epilogue: {computes}.\n\n"
+        f"h: any shape; b: 1-D, h.shape[-1] elements, added along h's last axis (the\n"
+        f"layout of ``torch.nn.functional.linear``). h + b is rounded to the dtype first:\n"
+        f"y, d and grad_h have the bits of ``fg.{f}(h + b)``, ``fg.{f}_grad(h + b)`` and\n"
+        f"``fg.{f}_backward(grad_out, h + b)``, the kinks and limits of ``fg.{f}``.\n"
+        f"grad_b, b's shape, is summed in float64 per block of rows, the blocks in order:\n"
+        f"the same bits whatever the thread count, within 0.5 ulp (float32) +\n"
+        f"``fastgrad._bias.grad_bias_bound(h.shape)`` * sum |grad_h| of the exact sum.\n"
+        f"dtype: NumPy's for h + b (float16 computed as the unfused sequence is).\n"
+        f"out: {out}.\n"
+        f"accuracy: {_accuracy_doc(activation)}\n\n"
+        f"{_math_doc(activation)}\n\n"
+        f"Example::\n\n    {example}\n"
+    )
+    return fn

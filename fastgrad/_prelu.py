@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from . import _threads
-from ._arrays import COMPUTE_DTYPE, F16, Output, _coerce
+from ._arrays import COMPUTE_DTYPE, F16, Output, _coerce, grad_out_like, separate_from
 from ._prelu_kernels import BACKWARD, FORWARD, PER_COLUMN, PER_ROW, prelu_kernel
 
 # Elements per block of the weight gradient's partial sums: a unit of work for a thread
@@ -124,14 +124,6 @@ def _run(kernel, arrays, layout):
 _THREADS_FROM = _threads.parallel_min_size(True)
 
 
-def _separate(x, *outs):
-    """x copied where it shares memory with an output without being it."""
-    for out in outs:
-        if out is not x and np.may_share_memory(x, out):
-            return x.copy()
-    return x
-
-
 def prelu(x, weight, *, out=None):
     """PReLU: x where x > 0, else weight[c] * x, c the channel (dimension 1) of x.
 
@@ -155,7 +147,7 @@ def prelu(x, weight, *, out=None):
     if result == F16:
         x = x.astype(np.float32)
     y = Output(out, x.shape, result, COMPUTE_DTYPE[result], fn, "out")
-    x = _separate(x, y.array)
+    x = separate_from(x, y.array)
     if x.size:
         kernel = prelu_kernel(w.dtype, FORWARD)
         _run(kernel, (x.reshape(-1), layout.weight(w), y.array.reshape(-1)), layout)
@@ -187,16 +179,7 @@ def prelu_backward(grad_out, x, weight, *, out=None):
     x, w, result = _inputs(x, weight, fn)
     weight_shape = np.shape(weight)
     layout = _Layout(x.shape, w.size, fn)
-    if type(grad_out) in (int, float):  # NumPy's rule: a Python number takes x's dtype
-        g, g_result = np.asarray(grad_out, result), result
-    else:
-        g, g_result = _coerce(grad_out, fn, "grad_out")
-    if g.shape != x.shape:
-        try:
-            g = np.ascontiguousarray(np.broadcast_to(g, x.shape))
-        except ValueError:
-            raise ValueError(f"{fn}: grad_out has shape {g.shape}, x has shape {x.shape}") from None
-    result = np.promote_types(result, g_result)
+    g, result = grad_out_like(grad_out, x, result, fn)
     compute = COMPUTE_DTYPE[result]
     x, g, w = (np.asarray(v, dtype=compute, order="C") for v in (x, g, w))
     if out is not None and (not isinstance(out, tuple) or len(out) != 2):
@@ -207,7 +190,7 @@ def prelu_backward(grad_out, x, weight, *, out=None):
     gx, gw = grad_x.array, grad_w.array
     if out_w is not None and any(np.may_share_memory(out_w, v) for v in (gx, x, g)):
         raise ValueError(f"{fn}: out[1] must not overlap grad_x or the inputs")
-    x, g = _separate(x, gx), _separate(g, gx)
+    x, g = separate_from(x, gx), separate_from(g, gx)
     per_block = max(1, BLOCK_ELEMENTS // layout.inner)
     partials = np.zeros((max(1, -(-layout.rows // per_block)), layout.channels), np.float64)
     if x.size:
