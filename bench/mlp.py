@@ -6,6 +6,9 @@ from one of ``ACTIVATION_IMPLS``:
 
 - ``fastgrad``: fastgrad at its defaults, ``out=`` into the step's buffers;
 - ``fastgrad_1thread``: the same with ``fg.set_num_threads(1)`` (the caller sets it);
+- ``fastgrad_fused``: fastgrad's epilogue, the bias add and the activation in one pass
+  (``f_bias``) and their backward with the bias gradient in one (``f_bias_backward``),
+  where the others add the bias and sum its gradient in passes of their own;
 - ``numpy``: the formulas a NumPy user writes: sigmoid as ``1/(1+exp(-h))`` and its
   backward from the saved output, gelu as ``h*ndtr(h)`` (SciPy's normal CDF) and its
   backward ``g*(ndtr(h) + h*pdf(h))``.
@@ -30,7 +33,7 @@ import fastgrad as fg
 
 SHAPES = {"256x256": (256, 784, 256, 10), "4096x1024": (4096, 784, 1024, 10)}
 ACTIVATIONS = ("gelu", "sigmoid")
-ACTIVATION_IMPLS = ("fastgrad", "fastgrad_1thread", "numpy")
+ACTIVATION_IMPLS = ("fastgrad", "fastgrad_1thread", "fastgrad_fused", "numpy")
 LEARNING_RATE = 0.05
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
@@ -90,16 +93,33 @@ class MLP:
                 return f_backward(g, h, out=self.dh)
 
             self._forward, self._backward = forward, backward
+        elif impl == "fastgrad_fused":
+            f_bias = getattr(fg, activation + "_bias")
+            f_bias_backward = getattr(fg, activation + "_bias_backward")
+            self.db1 = np.empty_like(self.b1)
+            self._epilogue = lambda h: (f_bias(h, self.b1, out=self.a), h)
+            self._epilogue_backward = lambda g, h: f_bias_backward(
+                g, h, self.b1, out=(self.dh, self.db1)
+            )
         else:
             raise ValueError(f"unknown implementation {impl!r}")
+
+    # The epilogue around the activation: the bias added into h, then the activation; its
+    # backward, then the bias gradient summed (``fastgrad_fused`` replaces both pairs).
+    def _epilogue(self, h):
+        h += self.b1
+        return self._forward(h)
+
+    def _epilogue_backward(self, g, saved):
+        dh = self._backward(g, saved)
+        return dh, dh.sum(axis=0)
 
     def step(self):
         """One SGD step; returns the loss."""
         x, batch = self.x, self.x.shape[0]
         np.matmul(x, self.w1, out=self.h)
-        self.h += self.b1
         start = time.perf_counter()
-        a, saved = self._forward(self.h)
+        a, saved = self._epilogue(self.h)
         self.activation_seconds += time.perf_counter() - start
         logits = a @ self.w2 + self.b2
         logits -= logits.max(axis=1, keepdims=True)
@@ -111,11 +131,11 @@ class MLP:
         dw2 = a.T @ dlogits
         da = dlogits @ self.w2.T
         start = time.perf_counter()
-        dh = self._backward(da, saved)
+        dh, db1 = self._epilogue_backward(da, saved)
         self.activation_seconds += time.perf_counter() - start
         dw1 = x.T @ dh
         self.w1 -= LEARNING_RATE * dw1
-        self.b1 -= LEARNING_RATE * dh.sum(axis=0)
+        self.b1 -= LEARNING_RATE * db1
         self.w2 -= LEARNING_RATE * dw2
         self.b2 -= LEARNING_RATE * dlogits.sum(axis=0)
         return float(loss)

@@ -121,14 +121,20 @@ def make_bias_functions(activation):
     name = activation.name
     memory_bound = activation.memory_bound
 
+    kernels = {}  # (variant value, level, dtype, direction) -> compiled kernel
+
     def slots(kw, compute, fn):
-        """(kernel of ``direction``, a, b) getter for a call's keyword parameters."""
+        """(kernel getter by direction, a, b) for a call's keyword parameters."""
         resolved = params.resolve(kw, compute, fn) if kw or params.required else params.default
         value, level, a, b = resolved
         level = level or _accuracy.current
 
         def kernel(direction):
-            return bias_kernel(activation, value, level, compute, direction)
+            key = (value, level, compute, direction)
+            found = kernels.get(key)
+            if found is None:
+                found = kernels[key] = bias_kernel(activation, value, level, compute, direction)
+            return found
 
         return kernel, a, b
 
@@ -195,7 +201,7 @@ def make_bias_functions(activation):
             _run(kernel(BACKWARD), (*arrays, partials), layout, a, s, memory_bound)
         # the blocks' partial sums added in block order (NumPy adds the rows of an
         # axis-0 reduction one after another)
-        sums = layout.fold(partials.sum(axis=0))
+        sums = layout.fold(partials[0] if layout.blocks == 1 else partials.sum(axis=0))
         with np.errstate(over="ignore"):
             gb[...] = sums
         return grad_h.finish(), grad_b.finish()

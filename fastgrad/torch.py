@@ -41,7 +41,7 @@ import torch
 
 import fastgrad as _fg
 
-from . import _torch_layer, _torch_softmax
+from . import _torch_bias, _torch_layer, _torch_softmax
 from ._params import ACCURACY, Params
 from ._table import TABLE
 
@@ -423,6 +423,8 @@ _MODULES.update(_torch_layer.MODULES)
 # softmax, log_softmax, softmin, logsumexp (``_torch_softmax``): reductions along a dim
 _FUNCTIONS.update(_torch_softmax.FUNCTIONS)
 _MODULES.update(_torch_softmax.MODULES)
+# the dense layer's epilogue, f(h + b) as one autograd function of (h, b) (``_torch_bias``)
+_FUNCTIONS.update(_torch_bias.bias_functions(TABLE, _FUNCTIONS))
 globals().update(_FUNCTIONS)
 globals().update(_MODULES)
 __all__ = sorted(_FUNCTIONS) + sorted(_MODULES)
