@@ -120,8 +120,10 @@ def main():
         pass
     rows = measure(args.activations.split(","), args.shapes.split(","), args.rounds, args.repeats)
     print(f"{cpu_model()}, float32, {args.threads} thread(s), medians in ms")
-    print("| shape | activation | fused | fused out= | unfused | unfused out= | torch "
-          "| unfused/fused | unfused out=/fused out= | torch/fused |")
+    print(
+        "| shape | activation | fused | fused out= | unfused | unfused out= | torch "
+        "| unfused/fused | unfused out=/fused out= | torch/fused |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         ms = row["ms"]

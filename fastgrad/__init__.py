@@ -22,7 +22,8 @@ from ._accuracy import get_accuracy, set_accuracy
 from ._prelu import prelu, prelu_backward
 from ._rrelu import rrelu, rrelu_backward, rrelu_fwd_grad
 from ._softmax import PUBLIC as _SOFTMAX_FUNCTIONS
-from ._table import ALIASES, TABLE
+from ._table import ALIASES as _ALIASES
+from ._table import TABLE
 from ._threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
@@ -63,7 +64,7 @@ _softmax_numba.register_softmax({f.__name__: f for f in _SOFTMAX_FUNCTIONS})
 globals().update({f.__name__: f for f in _SOFTMAX_FUNCTIONS})
 # the dense layer's epilogue for every activation: f_bias, f_bias_fwd_grad,
 # f_bias_backward (``_bias``)
-_bias_functions = _bias.build_bias_functions(TABLE, ALIASES)
+_bias_functions = _bias.build_bias_functions(TABLE, _ALIASES)
 globals().update(_bias_functions)
 
 # ... and makes them callable inside the user's @njit code (Numba overloads)

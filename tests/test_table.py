@@ -12,7 +12,7 @@ from fastgrad._gated import GATED
 from fastgrad._gated_api import forms_of
 from fastgrad._kinds import kinds_of
 from fastgrad._softmax import PUBLIC as SOFTMAX_PUBLIC
-from fastgrad._table import TABLE, public_names
+from fastgrad._table import ALIASES, TABLE, public_names
 from harness import oracle
 
 
@@ -53,7 +53,12 @@ def test_nothing_public_outside_the_table():
         "log_softmax_backward",
         "logsumexp_backward",
     }
-    assert set(fg.__all__) == set(public_names()) | gated | prelu | softmax | utilities
+    # the bias epilogue: three functions per activation and alias
+    names = {act.name for act in TABLE} | set(ALIASES)
+    bias = {n + s for n in names for s in ("_bias", "_bias_fwd_grad", "_bias_backward")}
+    assert len(bias) == 3 * len(names)
+    everything = set(public_names()) | gated | prelu | softmax | bias | utilities
+    assert set(fg.__all__) == everything
     assert set(oracle.ORACLES) == {act.name for act in TABLE}
 
 

@@ -145,6 +145,24 @@ def gated_stub_of(row, form):
     return f"def {name}({', '.join(parts)}) -> {returns}: ..."
 
 
+def bias_stub_of(name):
+    """The stub of an epilogue function (``fastgrad._bias``)."""
+    base = name.split("_bias")[0]
+    activation = BY_NAME[ALIASES.get(base, base)]
+    pair = not name.endswith("_bias")
+    parts, star = [], False
+    for p in inspect.signature(getattr(fg, name)).parameters.values():
+        if p.kind == p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        text = f"{p.name}: {_annotation(p, activation, pair)}"
+        if p.default is not p.empty:
+            text += " = ..."
+        parts.append(text)
+    returns = "tuple[Any, Any]" if pair else "Any"
+    return f"def {name}({', '.join(parts)}) -> {returns}: ..."
+
+
 def render():
     functions = [n for n in fg.__all__ if n in fg._functions]
     gated = [gated_stub_of(row, form) for row in GATED for form in forms_of(row)]
@@ -159,6 +177,9 @@ def render():
         + RRELU
         + "\n# softmax and its relatives along an axis (fastgrad._softmax)\n"
         + SOFTMAX
+        + "\n# the dense layer's epilogue, bias + activation (fastgrad._bias)\n"
+        + "\n".join(bias_stub_of(n) for n in fg._bias_functions)
+        + "\n"
     )
 
 
