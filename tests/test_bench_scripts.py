@@ -112,3 +112,12 @@ def test_softmax_bench_prints_its_table():
         if line.startswith("| ") and "---" not in line
     ]
     assert len(rows) == 1 + 4  # header; two functions, forward and backward
+
+
+def test_epilogue_bench_prints_its_table():
+    lines = _bench_script_lines(
+        "epilogue.py", "--shapes", "64x48", "--rounds", "1", "--repeats", "1", "--threads", "1"
+    )
+    rows = [line for line in lines if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + 2  # header; gelu and sigmoid
+    assert all(row.count("|") == 11 for row in rows)

@@ -23,12 +23,13 @@ def test_docstring_example(name):
 
 
 def test_readme_api_examples_run():
-    """The API section's example and the gated activations' section's."""
+    """The API section's example, the gated activations' section's and the epilogue's."""
     text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     gated = text[text.index("## Gated activations") :]
+    epilogue = text[text.index("## The dense layer's epilogue") :]
     threads = fg.get_num_threads()
     try:
-        for source in (text, gated):
+        for source in (text, gated, epilogue):
             block = re.search(r"```python\n(.*?)```", source, re.S).group(1)
             exec(compile(block, "README.md", "exec"), {})
     finally:
