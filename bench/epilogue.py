@@ -1,6 +1,7 @@
 """The dense layer's epilogue, forward and backward with the bias gradient, four ways.
 
-    fused          y = f_bias(h, b); grad_h, grad_b = f_bias_backward(g, h, b)
+    fused          y, d = f_bias_fwd_grad(h, b); grad_h, grad_b = f_bias_backward_from_grad(g, d)
+    recompute      y = f_bias(h, b); grad_h, grad_b = f_bias_backward(g, h, b)
     unfused        hb = h + b; y, d = f_fwd_grad(hb); grad_h = g * d; grad_b = grad_h.sum(0)
     torch          the same steps in PyTorch eager (F.gelu / torch.sigmoid and ATen's
                    gelu_backward / sigmoid_backward, then grad_h.sum(0))
@@ -40,10 +41,21 @@ def fastgrad_calls(name, h, b, g):
     y, gh, hb, d = (np.empty_like(h) for _ in range(4))
     gb = np.empty_like(b)
 
+    f_bias_fwd_grad = getattr(fg, name + "_bias_fwd_grad")
+    from_grad = getattr(fg, name + "_bias_backward_from_grad")
+
     def fused():
-        return f_bias(h, b), f_bias_backward(g, h, b)
+        y, d = f_bias_fwd_grad(h, b)
+        return y, from_grad(g, d)
 
     def fused_out():
+        f_bias_fwd_grad(h, b, out=(y, d))
+        return y, from_grad(g, d, out=(gh, gb))
+
+    def recompute():
+        return f_bias(h, b), f_bias_backward(g, h, b)
+
+    def recompute_out():
         return f_bias(h, b, out=y), f_bias_backward(g, h, b, out=(gh, gb))
 
     def unfused():
@@ -58,7 +70,14 @@ def fastgrad_calls(name, h, b, g):
         np.multiply(g, d, out=gh)
         return y, gh, gh.sum(axis=0, out=gb)
 
-    return {"fused": fused, "fused_out": fused_out, "unfused": unfused, "unfused_out": unfused_out}
+    return {
+        "fused": fused,
+        "fused_out": fused_out,
+        "recompute": recompute,
+        "recompute_out": recompute_out,
+        "unfused": unfused,
+        "unfused_out": unfused_out,
+    }
 
 
 def torch_calls(name, h, b, g):
@@ -121,17 +140,19 @@ def main():
     rows = measure(args.activations.split(","), args.shapes.split(","), args.rounds, args.repeats)
     print(f"{cpu_model()}, float32, {args.threads} thread(s), medians in ms")
     print(
-        "| shape | activation | fused | fused out= | unfused | unfused out= | torch "
-        "| unfused/fused | unfused out=/fused out= | torch/fused |"
+        "| shape | activation | fused | fused out= | recompute | recompute out= | unfused "
+        "| unfused out= | torch | unfused/fused | unfused out=/fused out= | torch/fused |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         ms = row["ms"]
         torch_ms = ms.get("torch", float("nan"))
+        cells = [ms[w] for w in ("fused", "fused_out", "recompute", "recompute_out")]
+        cells += [ms["unfused"], ms["unfused_out"], torch_ms]
         print(
-            f"| {row['shape']} | {row['activation']} | {ms['fused']:.2f} | {ms['fused_out']:.2f} "
-            f"| {ms['unfused']:.2f} | {ms['unfused_out']:.2f} | {torch_ms:.2f} "
-            f"| {ms['unfused'] / ms['fused']:.2f}x | {ms['unfused_out'] / ms['fused_out']:.2f}x "
+            f"| {row['shape']} | {row['activation']} | "
+            + " | ".join(f"{v:.3f}" for v in cells)
+            + f" | {ms['unfused'] / ms['fused']:.2f}x | {ms['unfused_out'] / ms['fused_out']:.2f}x "
             f"| {torch_ms / ms['fused']:.2f}x |"
         )
     if args.json:

@@ -6,9 +6,10 @@ from one of ``ACTIVATION_IMPLS``:
 
 - ``fastgrad``: fastgrad at its defaults, ``out=`` into the step's buffers;
 - ``fastgrad_1thread``: the same with ``fg.set_num_threads(1)`` (the caller sets it);
-- ``fastgrad_fused``: fastgrad's epilogue, the bias add and the activation in one pass
-  (``f_bias``) and their backward with the bias gradient in one (``f_bias_backward``),
-  where the others add the bias and sum its gradient in passes of their own;
+- ``fastgrad_fused``: fastgrad's epilogue, the bias add, the activation and its
+  derivative in one pass (``f_bias_fwd_grad``) and the backward with the bias gradient
+  in one (``f_bias_backward_from_grad``), where the others add the bias and sum its
+  gradient in passes of their own;
 - ``numpy``: the formulas a NumPy user writes: sigmoid as ``1/(1+exp(-h))`` and its
   backward from the saved output, gelu as ``h*ndtr(h)`` (SciPy's normal CDF) and its
   backward ``g*(ndtr(h) + h*pdf(h))``.
@@ -94,12 +95,13 @@ class MLP:
 
             self._forward, self._backward = forward, backward
         elif impl == "fastgrad_fused":
-            f_bias = getattr(fg, activation + "_bias")
-            f_bias_backward = getattr(fg, activation + "_bias_backward")
+            f_bias_fwd_grad = getattr(fg, activation + "_bias_fwd_grad")
+            f_bias_backward = getattr(fg, activation + "_bias_backward_from_grad")
             self.db1 = np.empty_like(self.b1)
-            self._epilogue = lambda h: (f_bias(h, self.b1, out=self.a), h)
+            self.d = np.empty_like(self.h)
+            self._epilogue = lambda h: (f_bias_fwd_grad(h, self.b1, out=(self.a, self.d))[0], h)
             self._epilogue_backward = lambda g, h: f_bias_backward(
-                g, h, self.b1, out=(self.dh, self.db1)
+                g, self.d, out=(self.dh, self.db1)
             )
         else:
             raise ValueError(f"unknown implementation {impl!r}")

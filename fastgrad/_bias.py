@@ -1,5 +1,6 @@
 """The dense-layer epilogue, for every activation f of the table: ``f_bias(h, b)``,
-``f_bias_fwd_grad(h, b)`` and ``f_bias_backward(grad_out, h, b) -> (grad_h, grad_b)``.
+``f_bias_fwd_grad(h, b)``, ``f_bias_backward(grad_out, h, b) -> (grad_h, grad_b)`` and
+``f_bias_backward_from_grad(grad_out, d) -> (grad_h, grad_b)``.
 
     y      = f(h + b)              b broadcast along h's last axis (``F.linear``'s layout)
     d      = f'(h + b)
@@ -10,6 +11,13 @@ One pass over memory each (``_bias_kernels``), where the unfused sequence
 ``h + b; f_fwd_grad; grad_out * d; sum(axis=0)`` makes four and a temporary. h + b is
 rounded to the dtype before f, so y, d and grad_h have the bits of ``f(h + b)``,
 ``f_grad(h + b)`` and ``f_backward(grad_out, h + b)``.
+
+Two ways through a training step, the same bits: ``f_bias`` then ``f_bias_backward``
+(saves h and b; the backward computes f' again), or ``f_bias_fwd_grad`` then
+``f_bias_backward_from_grad`` (saves d; f and f' computed once, in one loop whose
+subexpressions LLVM shares: gelu's pair costs 0.7x its two loops). The second is the
+faster where f' is costly next to a pass over memory (gelu, silu, ...: arrays in cache,
+or compute-bound ones); the first moves a pass less.
 
 The bias gradient is summed in float64 per block of rows (``BLOCK_ELEMENTS``, fixed by
 the shape), the blocks added in order: the same bits whatever the thread count, and
@@ -29,8 +37,19 @@ import math
 import numpy as np
 
 from . import _accuracy, _threads
-from ._arrays import COMPUTE_DTYPE, F16, Output, _coerce, grad_out_like, separate_from
-from ._bias_kernels import BACKWARD, FORWARD, FWD_GRAD, bias_kernel
+from ._accuracy import ACCURATE
+from ._arrays import (
+    COMPUTE_DTYPE,
+    F16,
+    F32,
+    F64,
+    Output,
+    _coerce,
+    direct_out,
+    grad_out_like,
+    separate_from,
+)
+from ._bias_kernels import BACKWARD, BACKWARD_FROM_GRAD, FORWARD, FWD_GRAD, bias_kernel
 from ._params import Params
 
 # Elements per block of rows: the unit of work a thread takes, and of the bias
@@ -42,16 +61,22 @@ BLOCK_ELEMENTS = 1 << 16
 SHORT_ROW = 256
 LONG_ROW = 1024
 
-SUFFIXES = {FORWARD: "_bias", FWD_GRAD: "_bias_fwd_grad", BACKWARD: "_bias_backward"}
+SUFFIXES = {
+    FORWARD: "_bias",
+    FWD_GRAD: "_bias_fwd_grad",
+    BACKWARD: "_bias_backward",
+    BACKWARD_FROM_GRAD: "_bias_backward_from_grad",
+}
 
 
 class _Layout:
-    """h's n elements as the kernels' rows: ``inner`` elements a row (``repeat`` of h's
-    rows of ``cols``), ``rows`` rows, ``per_block`` rows a block, ``blocks`` blocks."""
+    """An array of ``shape`` as the kernels' rows, the bias along its last axis:
+    ``inner`` elements a row (``repeat`` of its rows of ``cols``), ``rows`` rows,
+    ``per_block`` rows a block, ``blocks`` blocks (at least one: the partials' rows)."""
 
-    def __init__(self, shape, cols):
+    def __init__(self, shape):
         self.n = math.prod(shape)
-        self.cols = cols
+        self.cols = cols = shape[-1]
         self.repeat = -(-LONG_ROW // cols) if 0 < cols < SHORT_ROW else 1
         self.inner = cols * self.repeat
         self.rows = -(-self.n // self.inner) if self.n else 0
@@ -61,18 +86,104 @@ class _Layout:
     def bias(self, b):
         return b if self.repeat == 1 else np.tile(b, self.repeat)
 
-    def fold(self, sums):
-        """One sum per bias element from the kernel's (one per element of its row), the
-        repeats added in order."""
-        return sums if self.repeat == 1 else sums.reshape(self.repeat, self.cols).sum(axis=0)
+    def grad_b(self, partials, dtype):
+        """grad_b in ``dtype`` from the kernel's partials: the blocks added in block order
+        (NumPy adds the rows of an axis-0 reduction one after another), then a short
+        row's repeats in order."""
+        sums = partials[0] if self.blocks == 1 else partials.sum(axis=0)
+        if self.repeat != 1:
+            sums = sums.reshape(self.repeat, self.cols).sum(axis=0)
+        with np.errstate(over="ignore"):  # a float64 sum beyond float32's range: inf
+            return sums.astype(dtype)
+
+
+_LAYOUTS = {}  # shape -> _Layout: a training loop calls with a few shapes
+_LAYOUTS_MAX = 256
+
+
+def _layout(shape):
+    layout = _LAYOUTS.get(shape)
+    if layout is None:
+        if len(_LAYOUTS) >= _LAYOUTS_MAX:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[shape] = _Layout(shape)
+    return layout
 
 
 def grad_bias_bound(shape):
     """The relative part of the bias gradient's error bound for an h of ``shape``, as a
     multiple of sum |grad_h| over a column: float64 rounding (2^-53) per sequential
     addition: the rows of a block, the blocks in order and a short row's repeats."""
-    layout = _Layout(shape, shape[-1])
+    layout = _Layout(shape)
     return (layout.per_block + layout.blocks + layout.repeat) * 2.0**-53
+
+
+def _plain(x, b):
+    """Need x and b nothing done before a kernel reads them? (ndarrays of one dtype,
+    float32 or float64, C-contiguous, b 1-D along x's last axis): the fast paths' test."""
+    return (
+        type(x) is np.ndarray
+        and type(b) is np.ndarray
+        and x.dtype is b.dtype
+        and (x.dtype is F32 or x.dtype is F64)
+        and x.ndim > 0
+        and b.ndim == 1
+        and b.shape[0] == x.shape[-1]
+        and x.flags.c_contiguous
+        and b.flags.c_contiguous
+    )
+
+
+def _like(g, x):
+    """Is grad_out ``g`` an ndarray a kernel reads as it is beside x? (fast paths)"""
+    return (
+        type(g) is np.ndarray and g.dtype is x.dtype and g.shape == x.shape and g.flags.c_contiguous
+    )
+
+
+def _new_or_direct(out, like, count):
+    """The fast paths' result arrays: ``count`` new ones like ``like`` for out None, the
+    arrays of ``out`` where the kernel writes them as they are (``direct_out``) and they
+    share no memory with each other or ``like`` (in-place calls take the general path);
+    else None."""
+    if out is None:
+        return [np.empty(like.shape, like.dtype) for _ in range(count)]
+    outs = out if count > 1 and type(out) is tuple and len(out) == count else (out,)
+    if len(outs) != count or not all(direct_out(o, like) for o in outs):
+        return None
+    if count > 1 and np.may_share_memory(outs[0], outs[1]):
+        return None
+    if any(np.may_share_memory(o, like) for o in outs):
+        return None
+    return outs
+
+
+def _fast_outs(out, grad_out, x, b=None):
+    """A backward fast path's (grad_h, grad_b out or None), or None for the general path:
+    new arrays, or an out pair the kernel writes directly (grad_b: 1-D of x's last axis,
+    x's dtype, C-contiguous, writeable) sharing no memory with the inputs or each other."""
+    if out is None:
+        return np.empty(x.shape, x.dtype), None
+    if type(out) is not tuple or len(out) != 2:
+        return None
+    gh, gb = out
+    if not direct_out(gh, x) or type(gb) is not np.ndarray or gb.dtype is not x.dtype:
+        return None
+    if gb.shape != x.shape[-1:] or not (gb.flags.c_contiguous and gb.flags.writeable):
+        return None
+    inputs = (grad_out, x) if b is None else (grad_out, x, b)
+    for o in out:
+        if any(np.may_share_memory(o, v) for v in inputs):
+            return None
+    return None if np.may_share_memory(gh, gb) else out
+
+
+def _finish_grad_b(gh, gb, sums):
+    """(grad_h, grad_b): ``sums`` itself, or written into the out ``gb``."""
+    if gb is None:
+        return gh, sums
+    gb[...] = sums
+    return gh, gb
 
 
 def _operands(h, b, fn):
@@ -88,10 +199,13 @@ def _operands(h, b, fn):
             f"h's last axis), got shape {b.shape}"
         )
     result = np.promote_types(h_result, b_result)
-    return h, b, result, COMPUTE_DTYPE[result]
+    compute = COMPUTE_DTYPE[result]
+    return np.asarray(h, compute), np.asarray(b, compute), result, compute
 
 
 def _run(kernel, arrays, layout, a, b, memory_bound):
+    if not layout.n:
+        return
     args = (*arrays, layout.inner, layout.n, layout.rows, a, b)
     threads = _threads.current
     if threads > 1 and layout.n >= _threads.parallel_min_size(memory_bound):
@@ -116,69 +230,94 @@ def _elementwise(name):
 
 
 def make_bias_functions(activation):
-    """{public name: function} of the three epilogue functions of ``activation``."""
+    """{public name: function} of the epilogue functions of ``activation``."""
     params = Params(activation)
     name = activation.name
     memory_bound = activation.memory_bound
-
+    default_value, _, a0, b0 = params.default
+    plain_calls = not params.required  # a call without keywords is complete
     kernels = {}  # (variant value, level, dtype, direction) -> compiled kernel
 
-    def slots(kw, compute, fn):
-        """(kernel getter by direction, a, b) for a call's keyword parameters."""
-        resolved = params.resolve(kw, compute, fn) if kw or params.required else params.default
-        value, level, a, b = resolved
-        level = level or _accuracy.current
+    def kernel_for(value, level, compute, direction):
+        key = (value, level, compute, direction)
+        found = kernels.get(key)
+        if found is None:
+            found = kernels[key] = bias_kernel(activation, value, level, compute, direction)
+        return found
 
-        def kernel(direction):
-            key = (value, level, compute, direction)
-            found = kernels.get(key)
-            if found is None:
-                found = kernels[key] = bias_kernel(activation, value, level, compute, direction)
-            return found
+    def resolved(kw, compute, fn):
+        """(variant value, level, a, b) of a call's keyword parameters."""
+        value, level, a, b = (
+            params.resolve(kw, compute, fn) if kw or params.required else params.default
+        )
+        return value, level or _accuracy.current, a, b
 
-        return kernel, a, b
+    # HOT: the fast paths (ndarrays the kernels read as they are, no keywords, new
+    # results) skip the coercions, checks and separations of the general ones.
 
     def f_bias(h, b, *, out=None, **kw):
+        outs = not kw and plain_calls and _plain(h, b) and _new_or_direct(out, h, 1)
+        if outs and not np.may_share_memory(outs[0], b):
+            (y,) = outs
+            layout = _layout(h.shape)
+            kernel = kernel_for(default_value, _accuracy.current, h.dtype, FORWARD)
+            arrays = (h.reshape(-1), layout.bias(b), y.reshape(-1))
+            _run(kernel, arrays, layout, a0, b0, memory_bound)
+            return y
         fn = name + SUFFIXES[FORWARD]
         h, bias, result, compute = _operands(h, b, fn)
-        kernel, a, s = slots(kw, compute, fn)
+        value, level, a, s = resolved(kw, compute, fn)
         if result is F16:  # the unfused sequence in float16 (see the module's docstring)
-            return _elementwise(name)(h + bias, out=out, **kw)
+            return _elementwise(name)(np.add(h, bias, dtype=F16), out=out, **kw)
         y = Output(out, h.shape, result, compute, fn, "out")
-        h, bias = (np.asarray(v, dtype=compute) for v in (h, bias))
         h, bias = separate_from(h, y.array), separate_from(bias, y.array, same_ok=False)
-        layout = _Layout(h.shape, bias.size)
-        if layout.n:
-            arrays = (h.reshape(-1), layout.bias(bias), y.array.reshape(-1))
-            _run(kernel(FORWARD), arrays, layout, a, s, memory_bound)
+        layout = _layout(h.shape)
+        arrays = (h.reshape(-1), layout.bias(bias), y.array.reshape(-1))
+        _run(kernel_for(value, level, compute, FORWARD), arrays, layout, a, s, memory_bound)
         return y.finish()
 
     def f_bias_fwd_grad(h, b, *, out=None, **kw):
+        outs = not kw and plain_calls and _plain(h, b) and _new_or_direct(out, h, 2)
+        if outs and not any(np.may_share_memory(o, b) for o in outs):
+            y, d = outs
+            layout = _layout(h.shape)
+            kernel = kernel_for(default_value, _accuracy.current, h.dtype, FWD_GRAD)
+            arrays = (h.reshape(-1), layout.bias(b), y.reshape(-1), d.reshape(-1))
+            _run(kernel, arrays, layout, a0, b0, memory_bound)
+            return y, d
         fn = name + SUFFIXES[FWD_GRAD]
         h, bias, result, compute = _operands(h, b, fn)
-        kernel, a, s = slots(kw, compute, fn)
+        value, level, a, s = resolved(kw, compute, fn)
         out_y, out_d = _pair_out(out, fn, "y, dy/dh")
         if out is not None and np.may_share_memory(out_y, out_d):
             raise ValueError(f"{fn}: out[0] and out[1] must not overlap")
         if result is F16:
-            return _elementwise(name + "_fwd_grad")(h + bias, out=out, **kw)
+            return _elementwise(name + "_fwd_grad")(np.add(h, bias, dtype=F16), out=out, **kw)
         y = Output(out_y, h.shape, result, compute, fn, "out[0]")
         d = Output(out_d, h.shape, result, compute, fn, "out[1]")
-        h, bias = (np.asarray(v, dtype=compute) for v in (h, bias))
         h = separate_from(separate_from(h, y.array), d.array, same_ok=False)
         bias = separate_from(separate_from(bias, y.array, same_ok=False), d.array, same_ok=False)
-        layout = _Layout(h.shape, bias.size)
-        if layout.n:
-            arrays = (h.reshape(-1), layout.bias(bias), y.array.reshape(-1), d.array.reshape(-1))
-            _run(kernel(FWD_GRAD), arrays, layout, a, s, memory_bound)
+        layout = _layout(h.shape)
+        arrays = (h.reshape(-1), layout.bias(bias), y.array.reshape(-1), d.array.reshape(-1))
+        _run(kernel_for(value, level, compute, FWD_GRAD), arrays, layout, a, s, memory_bound)
         return y.finish(), d.finish()
 
     def f_bias_backward(grad_out, h, b, *, out=None, **kw):
+        fast = not kw and plain_calls and _plain(h, b) and _like(grad_out, h)
+        outs = fast and _fast_outs(out, grad_out, h, b)
+        if outs:
+            gh, gb = outs
+            layout = _layout(h.shape)
+            partials = np.zeros((layout.blocks, layout.inner), np.float64)
+            kernel = kernel_for(default_value, _accuracy.current, h.dtype, BACKWARD)
+            arrays = (grad_out.reshape(-1), h.reshape(-1), layout.bias(b), gh.reshape(-1))
+            _run(kernel, (*arrays, partials), layout, a0, b0, memory_bound)
+            return _finish_grad_b(gh, gb, layout.grad_b(partials, h.dtype))
         fn = name + SUFFIXES[BACKWARD]
-        h, bias, result, compute = _operands(h, b, fn)
+        h, bias, result, _ = _operands(h, b, fn)
         g, result = grad_out_like(grad_out, h, result, fn)
         compute = COMPUTE_DTYPE[result]
-        kernel, a, s = slots(kw, compute, fn)
+        value, level, a, s = resolved(kw, compute, fn)
         out_h, out_b = _pair_out(out, fn, "grad_h, grad_b")
         if result is F16:
             hb = np.add(h, bias, dtype=F16)
@@ -188,22 +327,52 @@ def make_bias_functions(activation):
             return grad_h, grad_b.finish()
         grad_h = Output(out_h, h.shape, result, compute, fn, "out[0]")
         grad_b = Output(out_b, bias.shape, result, compute, fn, "out[1]")
-        gh, gb = grad_h.array, grad_b.array
+        gh = grad_h.array
         if out_b is not None and any(np.may_share_memory(out_b, v) for v in (gh, h, g)):
             raise ValueError(f"{fn}: out[1] (grad_b) must not overlap grad_h or the inputs")
         h, g, bias = (np.asarray(v, dtype=compute) for v in (h, g, bias))
         h, g = separate_from(h, gh), separate_from(g, gh)
         bias = separate_from(bias, gh, same_ok=False)
-        layout = _Layout(h.shape, bias.size)
+        layout = _layout(h.shape)
         partials = np.zeros((layout.blocks, layout.inner), np.float64)
-        if layout.n:
-            arrays = (g.reshape(-1), h.reshape(-1), layout.bias(bias), gh.reshape(-1))
-            _run(kernel(BACKWARD), (*arrays, partials), layout, a, s, memory_bound)
-        # the blocks' partial sums added in block order (NumPy adds the rows of an
-        # axis-0 reduction one after another)
-        sums = layout.fold(partials[0] if layout.blocks == 1 else partials.sum(axis=0))
-        with np.errstate(over="ignore"):
-            gb[...] = sums
+        arrays = (g.reshape(-1), h.reshape(-1), layout.bias(bias), gh.reshape(-1), partials)
+        _run(kernel_for(value, level, compute, BACKWARD), arrays, layout, a, s, memory_bound)
+        grad_b.array[...] = layout.grad_b(partials, compute)
+        return grad_h.finish(), grad_b.finish()
+
+    def f_bias_backward_from_grad(grad_out, d, *, out=None):
+        # the product's convention (+0.0 where d is 0, for the piecewise activations) is
+        # the activation's; its parameters and accuracy level play no part
+        plain = type(d) is np.ndarray and (d.dtype is F32 or d.dtype is F64) and d.ndim
+        outs = plain and _like(grad_out, d) and _fast_outs(out, grad_out, d)
+        if outs:
+            gh, gb = outs
+            layout = _layout(d.shape)
+            partials = np.zeros((layout.blocks, layout.inner), np.float64)
+            kernel = kernel_for(default_value, ACCURATE, d.dtype, BACKWARD_FROM_GRAD)
+            arrays = (grad_out.reshape(-1), d.reshape(-1), gh.reshape(-1), partials)
+            _run(kernel, arrays, layout, a0, b0, True)
+            return _finish_grad_b(gh, gb, layout.grad_b(partials, d.dtype))
+        fn = name + SUFFIXES[BACKWARD_FROM_GRAD]
+        d, result = _coerce(d, fn, "d")
+        if d.ndim == 0:
+            raise ValueError(f"{fn}: d must have at least one dimension, got a scalar")
+        g, result = grad_out_like(grad_out, d, result, fn, "d")
+        compute = COMPUTE_DTYPE[result]
+        out_h, out_b = _pair_out(out, fn, "grad_h, grad_b")
+        grad_h = Output(out_h, d.shape, result, compute, fn, "out[0]")
+        grad_b = Output(out_b, d.shape[-1:], result, compute, fn, "out[1]")
+        gh = grad_h.array
+        if out_b is not None and any(np.may_share_memory(out_b, v) for v in (gh, d, g)):
+            raise ValueError(f"{fn}: out[1] (grad_b) must not overlap grad_h or the inputs")
+        d, g = (np.asarray(v, dtype=compute) for v in (d, g))
+        d, g = separate_from(d, gh), separate_from(g, gh)
+        layout = _layout(d.shape)
+        partials = np.zeros((layout.blocks, layout.inner), np.float64)
+        arrays = (g.reshape(-1), d.reshape(-1), gh.reshape(-1), partials)
+        kernel = kernel_for(default_value, ACCURATE, compute, BACKWARD_FROM_GRAD)
+        _run(kernel, arrays, layout, a0, b0, True)
+        grad_b.array[...] = layout.grad_b(partials, compute)
         return grad_h.finish(), grad_b.finish()
 
     functions = {}
@@ -211,6 +380,7 @@ def make_bias_functions(activation):
         (FORWARD, f_bias),
         (FWD_GRAD, f_bias_fwd_grad),
         (BACKWARD, f_bias_backward),
+        (BACKWARD_FROM_GRAD, f_bias_backward_from_grad),
     ):
         public = name + SUFFIXES[direction]
         fn.__name__ = fn.__qualname__ = public

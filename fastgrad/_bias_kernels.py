@@ -3,6 +3,7 @@
     forward:   y = f(h + b)                      (h + b rounded to the dtype first)
     fwd_grad:  y = f(h + b), d = f'(h + b)
     backward:  grad_h = grad_out * f'(h + b),  grad_b = sum of grad_h over the rows
+    backward_from_grad: the same from the saved d = f'(h + b): grad_h = grad_out * d
 
 Layout. h is C-contiguous and seen as ``rows`` rows of ``inner`` elements (the last row
 may be shorter: ``n`` elements in all); element j of a row takes bias element j. A dense
@@ -93,13 +94,33 @@ def _fwd_grad_block(h, bias, y, d, inner, n, first, last, a, b):
 
 
 # ---------------------------- backward: grad_h = grad_out * f'(h + b), grad_b's partials
+# Rows in groups of SUM_GROUP: each row's grad_h, then the group's sum into the partials
+# while its rows are in L1 (``_sum_rows``). One loop doing both did not vectorise the
+# activation (gelu's backward ran 2.2x slower); a row's sum at a time cost more than
+# sigmoid's derivative (its backward 2.4x slower).
+
+
+def _sum_rows(gh, partial, inner, n, group, group_end):
+    """Rows group..group_end of gh added into the partials: (r0 + r1) + (r2 + r3) per
+    element for a whole group (a quarter of the partials' loads and stores), row by row
+    for a short one."""
+    start = group * inner
+    if group_end - group == SUM_GROUP and start + SUM_GROUP * inner <= n:
+        r0, r1 = gh[start : start + inner], gh[start + inner : start + 2 * inner]
+        r2, r3 = (
+            gh[start + 2 * inner : start + 3 * inner],
+            gh[start + 3 * inner : start + 4 * inner],
+        )
+        for j in range(inner):
+            partial[j] += (_wide(r0[j]) + _wide(r1[j])) + (_wide(r2[j]) + _wide(r3[j]))
+    else:
+        for r in range(group, group_end):
+            ghs = gh[r * inner : min(r * inner + inner, n)]
+            for j in range(ghs.size):
+                partial[j] += _wide(ghs[j])
 
 
 def _backward_block(g, h, bias, gh, partial, inner, n, first, last, a, b):
-    # Rows in groups of SUM_GROUP: each row's grad_h, then the group's sum into the
-    # partials while its rows are in L1, (r0 + r1) + (r2 + r3) per element: a quarter of
-    # the loads and stores of the partials a row at a time, which cost more than the
-    # activation's derivative (sigmoid's backward 2.4x slower).
     into_g = gh.ctypes.data == g.ctypes.data
     into_h = gh.ctypes.data == h.ctypes.data
     for group in range(first, last, SUM_GROUP):
@@ -120,20 +141,34 @@ def _backward_block(g, h, bias, gh, partial, inner, n, first, last, a, b):
                 gs, hs = g[start:stop], h[start:stop]
                 for j in range(ghs.size):
                     ghs[j] = _times(gs[j], _df(hs[j] + bias[j], a, b))
-        start = group * inner
-        if group_end - group == SUM_GROUP and start + SUM_GROUP * inner <= n:
-            r0, r1 = gh[start : start + inner], gh[start + inner : start + 2 * inner]
-            r2, r3 = (
-                gh[start + 2 * inner : start + 3 * inner],
-                gh[start + 3 * inner : start + 4 * inner],
-            )
-            for j in range(inner):
-                partial[j] += (_wide(r0[j]) + _wide(r1[j])) + (_wide(r2[j]) + _wide(r3[j]))
-        else:
-            for r in range(group, group_end):
-                ghs = gh[r * inner : min(r * inner + inner, n)]
+        _sum_rows(gh, partial, inner, n, group, group_end)
+
+
+# ------------------- backward from the saved derivative: grad_h = grad_out * d, partials
+
+
+def _backward_from_grad_block(g, d, gh, partial, inner, n, first, last, a, b):
+    into_g = gh.ctypes.data == g.ctypes.data
+    into_d = gh.ctypes.data == d.ctypes.data
+    for group in range(first, last, SUM_GROUP):
+        group_end = min(group + SUM_GROUP, last)
+        for r in range(group, group_end):
+            start = r * inner
+            stop = min(start + inner, n)
+            ghs = gh[start:stop]
+            if into_g:
+                ds = d[start:stop]
                 for j in range(ghs.size):
-                    partial[j] += _wide(ghs[j])
+                    ghs[j] = _times(ghs[j], ds[j])
+            elif into_d:
+                gs = g[start:stop]
+                for j in range(ghs.size):
+                    ghs[j] = _times(gs[j], ghs[j])
+            else:
+                gs, ds = g[start:stop], d[start:stop]
+                for j in range(ghs.size):
+                    ghs[j] = _times(gs[j], ds[j])
+        _sum_rows(gh, partial, inner, n, group, group_end)
 
 
 # ------------------------------------------------------------------ the chunk loops
@@ -164,6 +199,18 @@ def _fwd_grad_chunks(h, bias, y, d, inner, n, rows, a, b, counters, per_block):
     return last
 
 
+def _backward_from_grad_chunks(g, d, gh, partials, inner, n, rows, a, b, counters, per_block):
+    a, b = _cast(a), _cast(b)
+    last, block = False, take_next(counters, 0)
+    while block * per_block < rows:
+        first = block * per_block
+        partial = partials[block]
+        _block(g, d, gh, partial, inner, n, first, min(first + per_block, rows), a, b)
+        last = count_done(counters, 1) == (rows - 1) // per_block
+        block = take_next(counters, 0)
+    return last
+
+
 def _backward_chunks(g, h, bias, gh, partials, inner, n, rows, a, b, counters, per_block):
     a, b = _cast(a), _cast(b)
     last, block = False, take_next(counters, 0)
@@ -179,13 +226,17 @@ def _backward_chunks(g, h, bias, gh, partials, inner, n, rows, a, b, counters, p
 # ----------------------------------------------------------------------------- compiling
 
 FORWARD, FWD_GRAD, BACKWARD = "forward", "fwd_grad", "backward"
-DIRECTIONS = (FORWARD, FWD_GRAD, BACKWARD)
+BACKWARD_FROM_GRAD = "backward_from_grad"
+DIRECTIONS = (FORWARD, FWD_GRAD, BACKWARD, BACKWARD_FROM_GRAD)
+# the directions whose kernels sum the bias gradient into partials
+SUMMING = (BACKWARD, BACKWARD_FROM_GRAD)
 # direction -> (chunk loop, block loop, how many element arrays it takes before the
 # partials: inputs then outputs)
 _LOOPS = {
     FORWARD: (_forward_chunks, _forward_block, 3),
     FWD_GRAD: (_fwd_grad_chunks, _fwd_grad_block, 4),
     BACKWARD: (_backward_chunks, _backward_block, 4),
+    BACKWARD_FROM_GRAD: (_backward_from_grad_chunks, _backward_from_grad_block, 3),
 }
 _COMPILED = {}
 # The backward's rows summed into the partials at a time (its loop is written for 4)
@@ -218,6 +269,7 @@ def _build(kernels, direction):
         "_wide": _jit.scalar(lambda v: np.float64(v)),
     }
     chunks, block, n_arrays = _LOOPS[direction]
+    bound["_sum_rows"] = _jit.scalar(_bind(_sum_rows, bound))
     inlined = _jit.scalar(_bind(block, bound))
     fn = _bind(
         chunks,
@@ -243,7 +295,7 @@ def _build(kernels, direction):
     array = numba.types.Array(numba.from_dtype(kernels.dtype), 1, "C")
     i64, f64 = numba.types.int64, numba.types.float64
     counters = numba.types.Array(i64, 1, "C")
-    partials = (numba.types.Array(f64, 2, "C"),) if direction == BACKWARD else ()
+    partials = (numba.types.Array(f64, 2, "C"),) if direction in SUMMING else ()
     signature = (array,) * n_arrays + partials + (i64, i64, i64, f64, f64, counters, i64)
     dispatcher = _jit.compile_kernel(_jit.kernel(fn), signature)
     return dispatcher.overloads[dispatcher.signatures[0]].entry_point

@@ -215,6 +215,12 @@ _BIAS_FORMS = {
         "(grad_h, grad_b) = (grad_out * f'(h + b), grad_h summed over the rows) in one pass",
         "a pair (grad_h, grad_b) (grad_h may be grad_out or h itself)",
     ),
+    "backward_from_grad": (
+        (_G, inspect.Parameter("d", inspect.Parameter.POSITIONAL_OR_KEYWORD)),
+        "(grad_h, grad_b) = (grad_out * d, grad_h summed over the rows) in one pass, d the\n"
+        "derivative f'(h + b) that f_bias_fwd_grad returned",
+        "a pair (grad_h, grad_b) (grad_h may be grad_out or d itself)",
+    ),
 }
 
 
@@ -236,6 +242,11 @@ def _bias_example(activation, direction):
         grad_b = getattr(reference, name + "_backward")(np.ones((2, 3)), h + b, **params).sum(0)
         call = f"grad_h, grad_b = fg.{name}_bias_backward(np.ones((2, 3)), h, b{kw})"
         return f"{setup}>>> {call}\n>>> grad_b.round(6)\n{grad_b.round(6)!r}"
+    if direction == "backward_from_grad":
+        grad_b = getattr(reference, name + "_backward")(np.ones((2, 3)), h + b, **params).sum(0)
+        saved = f">>> y, d = fg.{name}_bias_fwd_grad(h, b{kw})\n"
+        call = f"grad_h, grad_b = fg.{name}_bias_backward_from_grad(np.ones((2, 3)), d)"
+        return f"{setup}{saved}>>> {call}\n>>> grad_b.round(6)\n{grad_b.round(6)!r}"
     y = getattr(reference, name)(h + b, **params)
     shown = "[0]" if direction == "fwd_grad" else ""
     suffix = "_bias_fwd_grad" if direction == "fwd_grad" else "_bias"
@@ -245,9 +256,15 @@ def _bias_example(activation, direction):
 def bias_doc(fn, activation, direction, params):
     """The signature and docstring of an epilogue function (``_bias``)."""
     arrays, computes, out = _BIAS_FORMS[direction]
-    fn.__signature__ = inspect.Signature([*arrays, _OUT, *params.signature])
+    keywords = [] if direction == "backward_from_grad" else params.signature
+    fn.__signature__ = inspect.Signature([*arrays, _OUT, *keywords])
     f = activation.name
     example = _bias_example(activation, direction).replace("\n", "\n    ")
+    accuracy = (
+        "(d carries the parameters and accuracy level it was computed with.)\n\n"
+        if direction == "backward_from_grad"
+        else f"accuracy: {_accuracy_doc(activation)}\n\n"
+    )
     fn.__doc__ = (
         f"{activation.title} after a bias, the dense layer's epilogue: {computes}.\n\n"
         f"h: any shape; b: 1-D, h.shape[-1] elements, added along h's last axis (the\n"
@@ -259,7 +276,7 @@ def bias_doc(fn, activation, direction, params):
         f"``fastgrad._bias.grad_bias_bound(h.shape)`` * sum |grad_h| of the exact sum.\n"
         f"dtype: NumPy's for h + b (float16 computed as the unfused sequence is).\n"
         f"out: {out}.\n"
-        f"accuracy: {_accuracy_doc(activation)}\n\n"
+        f"{accuracy}"
         f"{_math_doc(activation)}\n\n"
         f"Example::\n\n    {example}\n"
     )

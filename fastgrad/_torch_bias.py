@@ -2,8 +2,9 @@
 function of (h, b) per activation (PyTorch's functional name, ``gelu_bias``,
 ``leaky_relu_bias``), on fastgrad's kernels (``fastgrad._bias``):
 
-    y = f(h + b)   forward: ``fastgrad.<f>_bias``, saving h and b (no temporary h + b)
-    backward:      ``fastgrad.<f>_bias_backward``: grad_h and grad_b in one pass
+    y = f(h + b)   forward: ``fastgrad.<f>_bias_fwd_grad``, y and d = f'(h + b) in one
+                   pass, d saved (``fastgrad.<f>_bias`` where no gradient is wanted)
+    backward:      ``fastgrad.<f>_bias_backward_from_grad``: grad_h and grad_b in one pass
 
 The parameters are PyTorch's, with PyTorch's defaults (softplus's threshold=20), and
 ``accuracy=``. Under ``create_graph=True`` the backward is the vector-Jacobian product of
@@ -26,23 +27,25 @@ from ._torch_layer import _array, _differentiable_vjp, _tensor
 class _BiasActivation(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h, b, name, keywords, composed):
-        ctx.save_for_backward(h, b)
         ctx.name, ctx.keywords, ctx.composed = name, keywords, composed
-        fn = name + "_bias"
-        y = getattr(_fg, fn)(_array(h, fn, "h"), _array(b, fn, "b"), **keywords)
+        arrays = (_array(h, name + "_bias", "h"), _array(b, name + "_bias", "b"))
+        if not any(ctx.needs_input_grad[:2]):  # no backward will come: the forward alone
+            ctx.save_for_backward(h, b, None)
+            return _tensor(getattr(_fg, name + "_bias")(*arrays, **keywords), h)
+        # f and f' in one loop (their subexpressions shared), d saved for the backward
+        y, d = getattr(_fg, name + "_bias_fwd_grad")(*arrays, **keywords)
+        ctx.save_for_backward(h, b, _tensor(d, h))
         return _tensor(y, h)
 
     @staticmethod
     def backward(ctx, grad_out):
-        h, b = ctx.saved_tensors
+        h, b, d = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: differentiable again
             composed = lambda h, b: ctx.composed(h + b, **ctx.keywords)  # noqa: E731
             grad_h, grad_b = _differentiable_vjp(composed, (h, b), grad_out)
             return grad_h, grad_b, None, None, None
-        fn = ctx.name + "_bias_backward"
-        grad_h, grad_b = getattr(_fg, fn)(
-            _array(grad_out, fn, "grad_out"), _array(h, fn, "h"), _array(b, fn, "b"), **ctx.keywords
-        )
+        fn = ctx.name + "_bias_backward_from_grad"
+        grad_h, grad_b = getattr(_fg, fn)(_array(grad_out, fn, "grad_out"), _array(d, fn, "d"))
         return _tensor(grad_h, h), _tensor(grad_b, b), None, None, None
 
 

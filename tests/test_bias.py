@@ -57,6 +57,10 @@ def test_same_bits_as_the_unfused_sequence(act, params, dtype):
             y = _call(act, "_bias", h, b, **params)
             y2, d = _call(act, "_bias_fwd_grad", h, b, **params)
             grad_h, grad_b = _call(act, "_bias_backward", g, h, b, **params)
+            from_d = _call(act, "_bias_backward_from_grad", g, d)
+            # the general paths (out=, a list for b) give the fast paths' bits
+            outs = (np.empty_like(h), np.empty_like(b))
+            general = _call(act, "_bias_backward", g, h, list(b), out=outs, **params)
         np.testing.assert_array_equal(y, _call(act, "", hb, **params), strict=True)
         np.testing.assert_array_equal(y2, y, strict=True)
         np.testing.assert_array_equal(d, _call(act, "_grad", hb, **params), strict=True)
@@ -66,6 +70,10 @@ def test_same_bits_as_the_unfused_sequence(act, params, dtype):
         assert np.array_equal(np.signbit(grad_h), np.signbit(want))
         assert np.array_equal(np.signbit(y), np.signbit(_call(act, "", hb, **params)))
         assert grad_b.shape == b.shape and grad_b.dtype == b.dtype
+        for other in (from_d, general):  # the same bits, grad_b's included
+            np.testing.assert_array_equal(other[0], grad_h, strict=True)
+            np.testing.assert_array_equal(other[1], grad_b, strict=True)
+            assert np.array_equal(np.signbit(other[0]), np.signbit(grad_h))
         with np.errstate(invalid="ignore", over="ignore"):
             naive = grad_h.astype(np.float64).reshape(-1, shape[-1]).sum(axis=0)
         finite = np.isfinite(naive)
@@ -148,6 +156,8 @@ def test_thread_count_changes_no_bit():
                     run += [getattr(fg, name + "_bias")(h, b)]
                     run += list(getattr(fg, name + "_bias_fwd_grad")(h, b))
                     run += list(getattr(fg, name + "_bias_backward")(g, h, b))
+                    d = run[-3]
+                    run += list(getattr(fg, name + "_bias_backward_from_grad")(g, d))
             results.append(run)
     finally:
         fg.set_num_threads(previous)
@@ -171,12 +181,34 @@ def test_out_in_place_and_overlapping(dtype):
     fg.silu_bias_fwd_grad(x, b, out=(x, d))
     np.testing.assert_array_equal(x, want_pair[0])
     np.testing.assert_array_equal(d, want_pair[1])
+    want_d = want_pair[1]
+    for into in ("grad_out", "d"):
+        gg, dd, gb = g.copy(), want_d.copy(), np.empty(300, dtype)
+        target = gg if into == "grad_out" else dd
+        fg.silu_bias_backward_from_grad(gg, dd, out=(target, gb))
+        np.testing.assert_array_equal(target, want_grad[0])
+        np.testing.assert_array_equal(gb, want_grad[1])
     for into in ("grad_out", "h"):
         gg, x, gb = g.copy(), h.copy(), np.empty(300, dtype)
         target = gg if into == "grad_out" else x
         result = fg.silu_bias_backward(gg, x, b, out=(target, gb))
         assert result[0] is target and result[1] is gb
         np.testing.assert_array_equal(target, want_grad[0])
+        np.testing.assert_array_equal(gb, want_grad[1])
+    # separate out= arrays (the fast paths write them directly)
+    y, d, gh, gb = np.empty_like(h), np.empty_like(h), np.empty_like(h), np.empty_like(b)
+    assert fg.silu_bias(h, b, out=y) is y
+    assert fg.silu_bias_fwd_grad(h, b, out=(y, d)) == (y, d)
+    np.testing.assert_array_equal(y, want_pair[0])
+    np.testing.assert_array_equal(d, want_pair[1])
+    for call in (
+        lambda: fg.silu_bias_backward(g, h, b, out=(gh, gb)),
+        lambda: fg.silu_bias_backward_from_grad(g, want_pair[1], out=(gh, gb)),
+    ):
+        gh[...], gb[...] = 0, 0
+        result = call()
+        assert result[0] is gh and result[1] is gb
+        np.testing.assert_array_equal(gh, want_grad[0])
         np.testing.assert_array_equal(gb, want_grad[1])
     # partial overlap: out starts one element into h's buffer
     buf = np.concatenate([h.reshape(-1), h.reshape(-1)[:1]])
@@ -264,6 +296,9 @@ def test_bad_arguments_raise_before_anything_is_written():
         (ValueError, "must not overlap", lambda: fg.gelu_bias_fwd_grad(h, b, out=(out, out))),
         (ValueError, "grad_out has shape", lambda: fg.gelu_bias_backward(np.ones(4), h, b)),
         (TypeError, "out must be a pair", lambda: fg.gelu_bias_backward(g, h, b, out=out)),
+        (ValueError, "d must have at least", lambda: fg.gelu_bias_backward_from_grad(1.0, 1.0)),
+        (ValueError, "grad_out has shape", lambda: fg.gelu_bias_backward_from_grad(h[0], h.T)),
+        (TypeError, "unexpected keyword", lambda: fg.gelu_bias_backward_from_grad(g, h, alpha=1)),
         (
             ValueError,
             "out\\[1\\] has shape",

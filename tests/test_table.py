@@ -55,8 +55,9 @@ def test_nothing_public_outside_the_table():
     }
     # the bias epilogue: three functions per activation and alias
     names = {act.name for act in TABLE} | set(ALIASES)
-    bias = {n + s for n in names for s in ("_bias", "_bias_fwd_grad", "_bias_backward")}
-    assert len(bias) == 3 * len(names)
+    suffixes = ("_bias", "_bias_fwd_grad", "_bias_backward", "_bias_backward_from_grad")
+    bias = {n + s for n in names for s in suffixes}
+    assert len(bias) == 4 * len(names)
     everything = set(public_names()) | gated | prelu | softmax | bias | utilities
     assert set(fg.__all__) == everything
     assert set(oracle.ORACLES) == {act.name for act in TABLE}
