@@ -9,6 +9,7 @@ first use per dtype (and are cached on disk); importing fastgrad compiles nothin
 
 from . import (
     _bias,
+    _bias_numba,
     _gated_api,
     _gated_numba,
     _numba,
@@ -66,6 +67,7 @@ globals().update({f.__name__: f for f in _SOFTMAX_FUNCTIONS})
 # f_bias_backward (``_bias``)
 _bias_functions = _bias.build_bias_functions(TABLE, _ALIASES)
 globals().update(_bias_functions)
+_bias_numba.register_bias(_bias_functions, TABLE)
 
 # ... and makes them callable inside the user's @njit code (Numba overloads)
 _numba.register_all(_functions, TABLE)

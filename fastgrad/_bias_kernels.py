@@ -148,27 +148,32 @@ def _backward_block(g, h, bias, gh, partial, inner, n, first, last, a, b):
 
 
 def _backward_from_grad_block(g, d, gh, partial, inner, n, first, last, a, b):
+    # A product per element: one loop computes and sums it (vectorised, unlike the
+    # derivative's, ``_backward_block``); a row's sum at a time into the partials.
     into_g = gh.ctypes.data == g.ctypes.data
     into_d = gh.ctypes.data == d.ctypes.data
-    for group in range(first, last, SUM_GROUP):
-        group_end = min(group + SUM_GROUP, last)
-        for r in range(group, group_end):
-            start = r * inner
-            stop = min(start + inner, n)
-            ghs = gh[start:stop]
-            if into_g:
-                ds = d[start:stop]
-                for j in range(ghs.size):
-                    ghs[j] = _times(ghs[j], ds[j])
-            elif into_d:
-                gs = g[start:stop]
-                for j in range(ghs.size):
-                    ghs[j] = _times(gs[j], ghs[j])
-            else:
-                gs, ds = g[start:stop], d[start:stop]
-                for j in range(ghs.size):
-                    ghs[j] = _times(gs[j], ds[j])
-        _sum_rows(gh, partial, inner, n, group, group_end)
+    for r in range(first, last):
+        start = r * inner
+        stop = min(start + inner, n)
+        ghs = gh[start:stop]
+        if into_g:
+            ds = d[start:stop]
+            for j in range(ghs.size):
+                value = _times(ghs[j], ds[j])
+                ghs[j] = value
+                partial[j] += _wide(value)
+        elif into_d:
+            gs = g[start:stop]
+            for j in range(ghs.size):
+                value = _times(gs[j], ghs[j])
+                ghs[j] = value
+                partial[j] += _wide(value)
+        else:
+            gs, ds = g[start:stop], d[start:stop]
+            for j in range(ghs.size):
+                value = _times(gs[j], ds[j])
+                ghs[j] = value
+                partial[j] += _wide(value)
 
 
 # ------------------------------------------------------------------ the chunk loops
@@ -260,7 +265,8 @@ def bias_kernel(activation, variant, level, dtype, direction):
     return _jit.built_once(_COMPILED, key, lambda: _build(kernels, direction))
 
 
-def _build(kernels, direction):
+def _bound(kernels):
+    """The names the block loops use, bound to a KernelSet's scalar functions."""
     scalars = kernels.scalars()
     bound = {
         "_f": scalars[FORWARD_SCALAR],
@@ -268,9 +274,13 @@ def _build(kernels, direction):
         "_times": scalars[GRADIENT_PRODUCT],
         "_wide": _jit.scalar(lambda v: np.float64(v)),
     }
-    chunks, block, n_arrays = _LOOPS[direction]
     bound["_sum_rows"] = _jit.scalar(_bind(_sum_rows, bound))
-    inlined = _jit.scalar(_bind(block, bound))
+    return bound
+
+
+def _build(kernels, direction):
+    chunks, block, n_arrays = _LOOPS[direction]
+    inlined = _jit.scalar(_bind(block, _bound(kernels)))
     fn = _bind(
         chunks,
         {
@@ -299,3 +309,18 @@ def _build(kernels, direction):
     signature = (array,) * n_arrays + partials + (i64, i64, i64, f64, f64, counters, i64)
     dispatcher = _jit.compile_kernel(_jit.kernel(fn), signature)
     return dispatcher.overloads[dispatcher.signatures[0]].entry_point
+
+
+def block_loops(kernels):
+    """{direction: its block loop} bound to a KernelSet's scalar functions and compiled
+    inline, for @njit code (``_bias_numba``): the kernels' own loop bodies, called as
+    ``block(*arrays, inner, n, first, last, a, b)`` with a, b in the dtype."""
+    key = ("blocks", kernels.activation.name, kernels.variant, kernels.level, kernels.dtype)
+    return _jit.built_once(_COMPILED, key, lambda: _block_loops(kernels))
+
+
+def _block_loops(kernels):
+    bound = _bound(kernels)
+    return {
+        direction: _jit.scalar(_bind(block, bound)) for direction, (_, block, _) in _LOOPS.items()
+    }

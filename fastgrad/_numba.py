@@ -115,7 +115,7 @@ class _Signature:
         keywords = {n: p.default for n, p in parameters.items() if p.kind == p.KEYWORD_ONLY}
         keywords.pop("out")
         for ufunc_keyword in UFUNC_KEYWORDS:  # where=, dtype=: not in @njit code
-            keywords.pop(ufunc_keyword)
+            keywords.pop(ufunc_keyword, None)
         self.required = [n for n, d in keywords.items() if d is inspect.Parameter.empty]
         self.optional = {n: d for n, d in keywords.items() if d is not inspect.Parameter.empty}
         self.numeric = [n for n in keywords if n not in (variant, ACCURACY.name)]

@@ -331,3 +331,47 @@ def test_signatures_and_docstrings():
     assert "approximate" in sig.parameters and "accuracy" in sig.parameters
     assert "grad_bias_bound" in fg.sigmoid_bias.__doc__
     assert fg.sigmoid_bias.__name__ == "sigmoid_bias"
+
+
+def test_njit_forms_are_the_python_calls():
+    """Inside @njit: the four functions with parameters and out=, y, d and grad_h bit for
+    bit the Python-level call's, grad_b too for rows of SHORT_ROW or more (shorter rows:
+    within the bound)."""
+    import numba
+
+    @numba.njit
+    def epilogue(h, b, g, y, d, gh, gb):
+        out = fg.silu_bias(h, b)
+        fg.gelu_bias_fwd_grad(h, b, approximate="tanh", out=(y, d))
+        pair = fg.gelu_bias_backward(g, h, b, approximate="tanh")
+        fg.gelu_bias_backward_from_grad(g, d, out=(gh, gb))
+        leaky = fg.leaky_relu_bias_backward(g, h, b, negative_slope=0.3)
+        return out, pair, leaky
+
+    rng = np.random.default_rng(9)
+    for dtype, shape in ((np.float32, (70, 300)), (np.float64, (600, 7))):
+        h, g = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+        b = rng.standard_normal(shape[-1]).astype(dtype)
+        y, d, gh, gb = np.empty_like(h), np.empty_like(h), np.empty_like(h), np.empty_like(b)
+        out, pair, leaky = epilogue(h, b, g, y, d, gh, gb)
+        np.testing.assert_array_equal(out, fg.silu_bias(h, b), strict=True)
+        want_y, want_d = fg.gelu_bias_fwd_grad(h, b, approximate="tanh")
+        np.testing.assert_array_equal(y, want_y, strict=True)
+        np.testing.assert_array_equal(d, want_d, strict=True)
+        want = fg.gelu_bias_backward(g, h, b, approximate="tanh")
+        want_leaky = fg.leaky_relu_bias_backward(g, h, b, negative_slope=0.3)
+        for got, expected in ((pair, want), ((gh, gb), want), (leaky, want_leaky)):
+            np.testing.assert_array_equal(got[0], expected[0], strict=True)
+            if shape[-1] >= 256:
+                np.testing.assert_array_equal(got[1], expected[1], strict=True)
+            else:
+                _assert_within_bound(got[1], got[0], shape, dtype)
+
+    @numba.njit
+    def bad(h, b):
+        return fg.gelu_bias(h, b)
+
+    with pytest.raises(ValueError, match="h.shape"):
+        bad(np.ones((2, 3)), np.ones(4))
+    with pytest.raises(numba.core.errors.TypingError, match="arrays"):
+        bad(np.ones((2, 3), np.int64), np.ones(3))
