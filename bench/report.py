@@ -199,32 +199,42 @@ def mlp_table(rows):
     if not rows:
         return "No MLP benchmark in this run."
     impls = ("fastgrad", "fastgrad_1thread", "numpy")
+    fused = "fastgrad_fused"  # the epilogue (bias + activation) fused; older runs lack it
     cpu = next(iter(rows.values()))["cpu"]
     lines = [
         f"MLP SGD step (bench/test_mlp.py), float32, medians in ms (p90 in brackets); "
-        f"activation's share per step in ms; CPU: {cpu}",
+        f"activation's share per step in ms (the bias add and its gradient's sum included); "
+        f"CPU: {cpu}",
         "",
         "| setting | shape | activation | "
-        + " | ".join(f"{i} step" for i in impls)
+        + " | ".join(f"{i} step" for i in (*impls, fused))
         + " | "
-        + " | ".join(f"{i} act" for i in impls)
-        + " | defaults / 1 thread (step) | 1 thread / defaults (act) |",
-        "|" + "---|" * 11,
+        + " | ".join(f"{i} act" for i in (*impls, fused))
+        + " | defaults / 1 thread (step) | 1 thread / defaults (act) | defaults / fused (step) |",
+        "|" + "---|" * 14,
     ]
     problems = []
     for setting, shape, activation in dict.fromkeys(k[:3] for k in rows):
         got = [rows.get((setting, shape, activation, i)) for i in impls]
         if not all(got):
             continue
+        with_fused = rows.get((setting, shape, activation, fused))
         steps = [f"{r['median'] * 1e3:.2f} ({r['p90'] * 1e3:.2f})" for r in got]
         acts = [f"{r['activation_seconds'] * 1e3:.3f}" for r in got]
+        steps.append(
+            f"{with_fused['median'] * 1e3:.2f} ({with_fused['p90'] * 1e3:.2f})"
+            if with_fused
+            else "-"
+        )
+        acts.append(f"{with_fused['activation_seconds'] * 1e3:.3f}" if with_fused else "-")
         default, one, numpy = got
         step_ratio = default["median"] / one["median"]
         act_ratio = one["activation_seconds"] / default["activation_seconds"]
+        fused_ratio = f"{default['median'] / with_fused['median']:.3f}" if with_fused else "-"
         lines.append(
             f"| {setting} | {shape} | {activation} | "
             + " | ".join(steps + acts)
-            + f" | {step_ratio:.3f} | {act_ratio:.2f} |"
+            + f" | {step_ratio:.3f} | {act_ratio:.2f} | {fused_ratio} |"
         )
         name = f"{setting} {shape} {activation}"
         if step_ratio > MLP_NOISE:

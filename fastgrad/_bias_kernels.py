@@ -148,32 +148,29 @@ def _backward_block(g, h, bias, gh, partial, inner, n, first, last, a, b):
 
 
 def _backward_from_grad_block(g, d, gh, partial, inner, n, first, last, a, b):
-    # A product per element: one loop computes and sums it (vectorised, unlike the
-    # derivative's, ``_backward_block``); a row's sum at a time into the partials.
+    # grad_h and its sums row group by row group, as ``_backward_block``: the same
+    # additions in the same order, so both backwards give grad_b's bits
     into_g = gh.ctypes.data == g.ctypes.data
     into_d = gh.ctypes.data == d.ctypes.data
-    for r in range(first, last):
-        start = r * inner
-        stop = min(start + inner, n)
-        ghs = gh[start:stop]
-        if into_g:
-            ds = d[start:stop]
-            for j in range(ghs.size):
-                value = _times(ghs[j], ds[j])
-                ghs[j] = value
-                partial[j] += _wide(value)
-        elif into_d:
-            gs = g[start:stop]
-            for j in range(ghs.size):
-                value = _times(gs[j], ghs[j])
-                ghs[j] = value
-                partial[j] += _wide(value)
-        else:
-            gs, ds = g[start:stop], d[start:stop]
-            for j in range(ghs.size):
-                value = _times(gs[j], ds[j])
-                ghs[j] = value
-                partial[j] += _wide(value)
+    for group in range(first, last, SUM_GROUP):
+        group_end = min(group + SUM_GROUP, last)
+        for r in range(group, group_end):
+            start = r * inner
+            stop = min(start + inner, n)
+            ghs = gh[start:stop]
+            if into_g:
+                ds = d[start:stop]
+                for j in range(ghs.size):
+                    ghs[j] = _times(ghs[j], ds[j])
+            elif into_d:
+                gs = g[start:stop]
+                for j in range(ghs.size):
+                    ghs[j] = _times(gs[j], ghs[j])
+            else:
+                gs, ds = g[start:stop], d[start:stop]
+                for j in range(ghs.size):
+                    ghs[j] = _times(gs[j], ds[j])
+        _sum_rows(gh, partial, inner, n, group, group_end)
 
 
 # ------------------------------------------------------------------ the chunk loops
