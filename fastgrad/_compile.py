@@ -19,7 +19,7 @@ PRELU = "prelu"
 SOFTMAX = "softmax"
 
 
-def _compile_one(name, variant, dtype, level=ACCURATE):
+def _compile_one(name, variant, dtype, level=ACCURATE, epilogue=True):
     from . import _jit
     from ._gated import GATED
     from ._gated_kernels import DIRECTIONS, gate_kernel
@@ -44,7 +44,7 @@ def _compile_one(name, variant, dtype, level=ACCURATE):
     for kind in kernels.names():
         for parallel in (False, True):
             kernels.get(kind, parallel)  # compiles, or loads from the cache
-    if level == ACCURATE:  # the bias epilogue's (``_bias``; its fast ones on first use)
+    if epilogue and level == ACCURATE:  # the bias epilogue's (its fast ones on first use)
         from ._bias_kernels import DIRECTIONS as BIAS_DIRECTIONS
         from ._bias_kernels import bias_kernel
 
@@ -70,19 +70,24 @@ def _compile_helpers():
     _half.to_float16(values, np.zeros(1, np.uint16))
 
 
-def compile_kernels(names=None, dtypes=("float32", "float64"), processes=None, progress=None):
+def compile_kernels(
+    names=None, dtypes=("float32", "float64"), processes=None, progress=None, epilogue=True
+):
     """Compile (or load from the cache) every kernel (every variant, both accuracy levels)
     of ``names`` (default: the whole table) in ``dtypes``, in ``processes`` worker
     processes (default: one per core; one, in this process, inside a daemonic process such
     as a Dask worker's ``client.run``, which may not start children). float16 calls use
     the float32 fast kernels. ``progress(done, total, job)`` is called as each kernel set
-    is ready. Returns the (activation, variant, dtype, level) of each set done."""
+    is ready; ``epilogue=False`` leaves out the bias epilogue's kernels (``_bias``).
+    Returns the (activation, variant, dtype, level) of each set done."""
     from ._table import BY_NAME, TABLE
 
     _compile_helpers()
     all_names = not names
     names = names or [a.name for a in TABLE]
-    jobs = [(n, v, d, ACCURATE) for n in names for v in BY_NAME[n].maths() for d in dtypes]
+    jobs = [
+        (n, v, d, ACCURATE, epilogue) for n in names for v in BY_NAME[n].maths() for d in dtypes
+    ]
     jobs += [
         (n, v, "float32", FAST)
         for n in names

@@ -1,4 +1,5 @@
-"""``python -m fastgrad.compile [names] [--dtypes ...] [--processes N]``: fill Numba's
+"""``python -m fastgrad.compile [names] [--dtypes ...] [--processes N] [--without-epilogue]``:
+fill Numba's
 on-disk cache with the kernels of the named activations (default: all), on all cores
 (see ``fastgrad._compile``)."""
 
@@ -31,6 +32,11 @@ def _parser():
     parser.add_argument(
         "--processes", type=int, default=None, help="worker processes (default: one per core)"
     )
+    parser.add_argument(
+        "--without-epilogue",
+        action="store_true",
+        help="leave out the bias epilogue's kernels (f_bias and its relatives)",
+    )
     return parser
 
 
@@ -51,7 +57,9 @@ def main(argv=None):
         label += "" if level == "accurate" else f" {level}"
         print(f"[{count}/{total}] {label} ({time.perf_counter() - start:.1f} s)", flush=True)
 
-    done = compile_kernels(names, tuple(args.dtypes), args.processes, progress)
+    done = compile_kernels(
+        names, tuple(args.dtypes), args.processes, progress, epilogue=not args.without_epilogue
+    )
     print(f"fastgrad: {len(done)} kernel sets ready in {time.perf_counter() - start:.1f} s")
 
 
