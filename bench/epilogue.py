@@ -6,12 +6,13 @@
     torch          the same steps in PyTorch eager (F.gelu / torch.sigmoid and ATen's
                    gelu_backward / sigmoid_backward, then grad_h.sum(0))
 
-each with new result arrays (as a program calls them) and, with ``--out``, into arrays
-allocated once (``out=``; PyTorch's ``out=`` where it has one). Float32, the calls of
-each round interleaved, medians of ``--repeats`` calls over ``--rounds`` rounds;
-``ratio`` columns are the unfused and PyTorch times over the fused one.
+each with new result arrays (as a program calls them) and into arrays allocated once
+(``out=``). Float32; fastgrad's calls interleaved, ``--repeats`` of each per round over
+``--rounds`` rounds, then PyTorch's the same way; medians. The ratio columns are the
+unfused and PyTorch times over the fused one.
 
-    python bench/epilogue.py [--threads 2] [--shapes 4096x1024,256x256] [--json F]
+    python bench/epilogue.py [--threads 2] [--shapes 4096x1024,256x256] [--rounds 41]
+        [--repeats 1] [--json F]
 """
 
 import argparse
@@ -101,23 +102,32 @@ def torch_calls(name, h, b, g):
     return {"torch": eager}
 
 
+def _timed(calls, rounds, repeats):
+    """{way: median seconds}: the calls interleaved, ``repeats`` of each per round."""
+    times = {way: [] for way in calls}
+    for call in calls.values():
+        call()  # load kernels, start threads, warm the allocator
+    for _ in range(rounds):
+        for way, call in calls.items():
+            for _ in range(repeats):
+                start = time.perf_counter()
+                call()
+                times[way].append(time.perf_counter() - start)
+    return {way: float(np.median(t)) for way, t in times.items()}
+
+
 def measure(names, shapes, rounds, repeats):
+    """PyTorch's calls are timed in rounds of their own: its OpenMP threads spin for a
+    while after each call, taking the cores from whatever runs next (fastgrad's calls
+    interleaved with them ran up to 2x slower)."""
     rows = []
     for shape in shapes:
         h, b, g = _arrays(shape)
         for name in names:
-            calls = {**fastgrad_calls(name, h, b, g), **torch_calls(name, h, b, g)}
-            times = {way: [] for way in calls}
-            for call in calls.values():
-                call()  # load kernels, start threads, warm the allocator
-            for _ in range(rounds):
-                for way, call in calls.items():
-                    for _ in range(repeats):
-                        start = time.perf_counter()
-                        call()
-                        times[way].append(time.perf_counter() - start)
-            medians = {way: float(np.median(t)) * 1e3 for way, t in times.items()}
-            rows.append({"shape": shape, "activation": name, "ms": medians})
+            medians = _timed(fastgrad_calls(name, h, b, g), rounds, repeats)
+            medians.update(_timed(torch_calls(name, h, b, g), rounds, repeats))
+            ms = {way: seconds * 1e3 for way, seconds in medians.items()}
+            rows.append({"shape": shape, "activation": name, "ms": ms})
     return rows
 
 
