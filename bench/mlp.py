@@ -15,8 +15,8 @@ from one of ``ACTIVATION_IMPLS``:
   backward ``g*(ndtr(h) + h*pdf(h))``.
 
 Used by ``bench/test_mlp.py`` (pytest-benchmark) and by ``python bench/mlp.py`` (step-time
-medians and tails, with BLAS at its default threads or on one, and with another process
-keeping one core busy).
+medians and tails, the implementations' steps interleaved, with BLAS at its default
+threads or on one, and with another process keeping one core busy).
 """
 
 import argparse
@@ -180,6 +180,30 @@ def measure(shape, activation, impl, steps):
         fg.set_num_threads(threads)
 
 
+def measure_interleaved(shape, activation, impls, steps):
+    """{impl: (step times in seconds, activation seconds per step)}, the implementations'
+    steps taken in turn (one each per round, after three warm-up steps each), so that
+    they share the machine's noisy moments: their medians compare within one run."""
+    threads = fg.get_num_threads()
+    mlps = {impl: MLP(shape, activation, impl) for impl in impls}
+    times = {impl: [] for impl in impls}
+    try:
+        for rounds, timed in ((3, False), (steps, True)):
+            if timed:
+                for mlp in mlps.values():
+                    mlp.activation_seconds = 0.0
+            for _ in range(rounds):
+                for impl, mlp in mlps.items():
+                    fg.set_num_threads(1 if impl == "fastgrad_1thread" else threads)
+                    start = time.perf_counter()
+                    mlp.step()
+                    if timed:
+                        times[impl].append(time.perf_counter() - start)
+    finally:
+        fg.set_num_threads(threads)
+    return {impl: (np.array(times[impl]), mlps[impl].activation_seconds / steps) for impl in impls}
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -220,8 +244,8 @@ def main():
         for shape in args.shapes.split(","):
             steps = args.steps if shape == "256x256" else max(args.steps // 4, 10)
             for activation in args.activations.split(","):
-                for impl in ACTIVATION_IMPLS:
-                    times, act = measure(shape, activation, impl, steps)
+                measured = measure_interleaved(shape, activation, ACTIVATION_IMPLS, steps)
+                for impl, (times, act) in measured.items():
                     median, p90 = np.median(times), np.percentile(times, 90)
                     rows.append(
                         dict(
