@@ -49,7 +49,14 @@ from ._arrays import (
     grad_out_like,
     separate_from,
 )
-from ._bias_kernels import BACKWARD, BACKWARD_FROM_GRAD, FORWARD, FWD_GRAD, bias_kernel
+from ._bias_kernels import (
+    BACKWARD,
+    BACKWARD_FROM_GRAD,
+    FORWARD,
+    FWD_GRAD,
+    bias_kernel,
+    sum_partials,
+)
 from ._params import Params
 
 # Elements per block of rows: the unit of work a thread takes, and of the bias
@@ -86,15 +93,14 @@ class _Layout:
     def bias(self, b):
         return b if self.repeat == 1 else np.tile(b, self.repeat)
 
-    def grad_b(self, partials, dtype):
-        """grad_b in ``dtype`` from the kernel's partials: the blocks added in block order
-        (NumPy adds the rows of an axis-0 reduction one after another), then a short
-        row's repeats in order."""
-        sums = partials[0] if self.blocks == 1 else partials.sum(axis=0)
-        if self.repeat != 1:
-            sums = sums.reshape(self.repeat, self.cols).sum(axis=0)
-        with np.errstate(over="ignore"):  # a float64 sum beyond float32's range: inf
-            return sums.astype(dtype)
+    def grad_b(self, partials, dtype, out=None):
+        """grad_b in ``dtype`` (into ``out``, C-contiguous, when given) from the kernel's
+        partials: the blocks added in block order, then a short row's repeats in order
+        (``_bias_kernels.sum_partials``)."""
+        if out is None:
+            out = np.empty(self.cols, dtype)
+        sum_partials(dtype)(partials, self.repeat, self.cols, out)
+        return out
 
 
 _LAYOUTS = {}  # shape -> _Layout: a training loop calls with a few shapes
@@ -161,7 +167,8 @@ def _new_or_direct(out, like, count):
 def _fast_outs(out, grad_out, x, b=None):
     """A backward fast path's (grad_h, grad_b out or None), or None for the general path:
     new arrays, or an out pair the kernel writes directly (grad_b: 1-D of x's last axis,
-    x's dtype, C-contiguous, writeable) sharing no memory with the inputs or each other."""
+    x's dtype, C-contiguous, writeable), grad_b sharing no memory with anything, grad_h
+    none with the inputs unless it is grad_out or x itself."""
     if out is None:
         return np.empty(x.shape, x.dtype), None
     if type(out) is not tuple or len(out) != 2:
@@ -172,18 +179,12 @@ def _fast_outs(out, grad_out, x, b=None):
     if gb.shape != x.shape[-1:] or not (gb.flags.c_contiguous and gb.flags.writeable):
         return None
     inputs = (grad_out, x) if b is None else (grad_out, x, b)
-    for o in out:
-        if any(np.may_share_memory(o, v) for v in inputs):
-            return None
-    return None if np.may_share_memory(gh, gb) else out
-
-
-def _finish_grad_b(gh, gb, sums):
-    """(grad_h, grad_b): ``sums`` itself, or written into the out ``gb``."""
-    if gb is None:
-        return gh, sums
-    gb[...] = sums
-    return gh, gb
+    if any(np.may_share_memory(gb, v) for v in (gh, *inputs)):
+        return None
+    # grad_h may *be* grad_out or x (the kernels' in-place loops), not overlap them otherwise
+    if any(gh is not v and np.may_share_memory(gh, v) for v in inputs):
+        return None
+    return out
 
 
 def _operands(h, b, fn):
@@ -312,7 +313,7 @@ def make_bias_functions(activation):
             kernel = kernel_for(default_value, _accuracy.current, h.dtype, BACKWARD)
             arrays = (grad_out.reshape(-1), h.reshape(-1), layout.bias(b), gh.reshape(-1))
             _run(kernel, (*arrays, partials), layout, a0, b0, memory_bound)
-            return _finish_grad_b(gh, gb, layout.grad_b(partials, h.dtype))
+            return gh, layout.grad_b(partials, h.dtype, gb)
         fn = name + SUFFIXES[BACKWARD]
         h, bias, result, _ = _operands(h, b, fn)
         g, result = grad_out_like(grad_out, h, result, fn)
@@ -337,7 +338,7 @@ def make_bias_functions(activation):
         partials = np.zeros((layout.blocks, layout.inner), np.float64)
         arrays = (g.reshape(-1), h.reshape(-1), layout.bias(bias), gh.reshape(-1), partials)
         _run(kernel_for(value, level, compute, BACKWARD), arrays, layout, a, s, memory_bound)
-        grad_b.array[...] = layout.grad_b(partials, compute)
+        layout.grad_b(partials, compute, grad_b.array)
         return grad_h.finish(), grad_b.finish()
 
     def f_bias_backward_from_grad(grad_out, d, *, out=None):
@@ -352,7 +353,7 @@ def make_bias_functions(activation):
             kernel = kernel_for(default_value, ACCURATE, d.dtype, BACKWARD_FROM_GRAD)
             arrays = (grad_out.reshape(-1), d.reshape(-1), gh.reshape(-1), partials)
             _run(kernel, arrays, layout, a0, b0, True)
-            return _finish_grad_b(gh, gb, layout.grad_b(partials, d.dtype))
+            return gh, layout.grad_b(partials, d.dtype, gb)
         fn = name + SUFFIXES[BACKWARD_FROM_GRAD]
         d, result = _coerce(d, fn, "d")
         if d.ndim == 0:
@@ -372,7 +373,7 @@ def make_bias_functions(activation):
         arrays = (g.reshape(-1), d.reshape(-1), gh.reshape(-1), partials)
         kernel = kernel_for(default_value, ACCURATE, compute, BACKWARD_FROM_GRAD)
         _run(kernel, arrays, layout, a0, b0, True)
-        grad_b.array[...] = layout.grad_b(partials, compute)
+        layout.grad_b(partials, compute, grad_b.array)
         return grad_h.finish(), grad_b.finish()
 
     functions = {}

@@ -321,3 +321,39 @@ def _block_loops(kernels):
     return {
         direction: _jit.scalar(_bind(block, bound)) for direction, (_, block, _) in _LOOPS.items()
     }
+
+
+# ------------------------------------------------------------ grad_b from the partials
+
+
+def _sum_partials(partials, repeat, cols, out):
+    """grad_b into ``out`` (cols elements, the dtype) from the partials (blocks x
+    repeat * cols, float64): the blocks added in block order, then a short row's repeats
+    in order, then rounded once to the dtype (no warning where a float32 sum overflows to
+    inf). The additions of NumPy's ``partials.sum(axis=0)`` and its fold, in its order."""
+    sums = partials[0].copy()
+    for block in range(1, partials.shape[0]):
+        row = partials[block]
+        for j in range(sums.size):
+            sums[j] += row[j]
+    for c in range(cols):
+        total = sums[c]
+        for k in range(1, repeat):
+            total += sums[k * cols + c]
+        out[c] = total
+
+
+def sum_partials(dtype):
+    """The compiled ``_sum_partials`` (its entry point) writing a ``dtype`` grad_b."""
+    dtype = np.dtype(dtype)
+    return _jit.built_once(_COMPILED, ("sum_partials", dtype), lambda: _build_sum(dtype))
+
+
+def _build_sum(dtype):
+    fn = _bind(_sum_partials, {})
+    fn.__name__ = fn.__qualname__ = f"bias__sum_partials__{dtype.name}__{math_digest()}"
+    i64 = numba.types.int64
+    partials = numba.types.Array(numba.types.float64, 2, "C")
+    out = numba.types.Array(numba.from_dtype(dtype), 1, "C")
+    dispatcher = _jit.compile_kernel(_jit.kernel(fn), (partials, i64, i64, out))
+    return dispatcher.overloads[dispatcher.signatures[0]].entry_point

@@ -46,10 +46,11 @@ def _compile_one(name, variant, dtype, level=ACCURATE, epilogue=True):
             kernels.get(kind, parallel)  # compiles, or loads from the cache
     if epilogue and level == ACCURATE:  # the bias epilogue's (its fast ones on first use)
         from ._bias_kernels import DIRECTIONS as BIAS_DIRECTIONS
-        from ._bias_kernels import bias_kernel
+        from ._bias_kernels import bias_kernel, sum_partials
 
         for direction in BIAS_DIRECTIONS:
             bias_kernel(BY_NAME[name], variant, level, dtype, direction)
+        sum_partials(dtype)
     if any(row.activation == name for row in GATED):  # its gated activation's kernels
         for direction in DIRECTIONS:
             gate_kernel(BY_NAME[name], variant, level, dtype, direction)

@@ -120,4 +120,4 @@ def test_epilogue_bench_prints_its_table():
     )
     rows = [line for line in lines if line.startswith("| ") and "---" not in line]
     assert len(rows) == 1 + 2  # header; gelu and sigmoid
-    assert all(row.count("|") == 13 for row in rows)
+    assert all(row.count("|") == 15 for row in rows)
