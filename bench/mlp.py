@@ -8,8 +8,8 @@ from one of ``ACTIVATION_IMPLS``:
 - ``fastgrad_1thread``: the same with ``fg.set_num_threads(1)`` (the caller sets it);
 - ``fastgrad_fused``: fastgrad's epilogue, the bias add, the activation and its
   derivative in one pass (``f_bias_fwd_grad``) and the backward with the bias gradient
-  in one (``f_bias_backward_from_grad``), where the others add the bias and sum its
-  gradient in passes of their own;
+  in one (``f_bias_backward_from_grad``, grad_h written over d), where the others add the
+  bias and sum its gradient in passes of their own;
 - ``numpy``: the formulas a NumPy user writes: sigmoid as ``1/(1+exp(-h))`` and its
   backward from the saved output, gelu as ``h*ndtr(h)`` (SciPy's normal CDF) and its
   backward ``g*(ndtr(h) + h*pdf(h))``.
@@ -100,8 +100,10 @@ class MLP:
             self.db1 = np.empty_like(self.b1)
             self.d = np.empty_like(self.h)
             self._epilogue = lambda h: (f_bias_fwd_grad(h, self.b1, out=(self.a, self.d))[0], h)
+            # grad_h written over d, dead after the backward (a pass that writes what it
+            # reads moves a quarter less memory)
             self._epilogue_backward = lambda g, h: f_bias_backward(
-                g, self.d, out=(self.dh, self.db1)
+                g, self.d, out=(self.d, self.db1)
             )
         else:
             raise ValueError(f"unknown implementation {impl!r}")
