@@ -273,8 +273,8 @@ def test_a_sigint_storm_during_first_calls_crashes_nothing():
     warm cache): each call either returns or raises KeyboardInterrupt, the process never
     crashes or hangs, and every result is right (it crashed with SIGSEGV or SIGABRT, or
     hung, when the interrupt landed inside llvmlite or Numba). The gated activations',
-    PReLU's and softmax's kernels (rows and tiles; their own compile paths) are among
-    the first calls."""
+    PReLU's, softmax's (rows and tiles) and the bias epilogue's kernels (their own
+    compile paths) are among the first calls."""
     names = [f"{a.name}{suffix}" for a in fg.TABLE for suffix in ("", "_grad")]
     names = [n for n in names if not n.startswith("threshold")]
     code = f"""
@@ -303,6 +303,16 @@ def test_a_sigint_storm_during_first_calls_crashes_nothing():
             lambda d: fg.logsumexp_backward(
                 np.ones(5, d), x[:40].reshape(8, 5).astype(d), np.zeros(5, d), 0
             ),
+            lambda d: fg.gelu_bias(x[:40].reshape(8, 5).astype(d), x[:5].astype(d)),
+            lambda d: fg.sigmoid_bias_fwd_grad(x[:40].reshape(8, 5).astype(d), x[:5].astype(d))[1],
+            lambda d: fg.silu_bias_backward(
+                x[:40].reshape(8, 5).astype(d),
+                x[::-1][:40].reshape(8, 5).astype(d),
+                x[:5].astype(d),
+            )[1],
+            lambda d: fg.tanh_bias_backward_from_grad(
+                x[:40].reshape(8, 5).astype(d), x[::-1][:40].reshape(8, 5).astype(d)
+            )[1],
         ]
 
         def digest(results):
