@@ -45,6 +45,18 @@ def _coerce(x, fn, what):
     return np.asarray(x, dtype=result, order="C"), result
 
 
+def _grad_out_array(grad_out, result, fn):
+    """(grad_out as a C-contiguous array, its result dtype): NumPy's rule, a Python number
+    takes ``result`` (x's dtype), quietly inf where too large for it."""
+    if type(grad_out) not in _duck.PYTHON_NUMBERS:
+        return _coerce(grad_out, fn, "grad_out")
+    try:
+        with np.errstate(over="ignore"):  # 1e300 in float32: inf, quietly
+            return np.asarray(grad_out, dtype=result), result
+    except OverflowError:
+        raise ValueError(f"{fn}: grad_out {grad_out!r:.40} is too large for a float") from None
+
+
 def coerce_pair(grad_out, x, fn, what="x"):
     """Both inputs as C-contiguous arrays of one shape (NumPy's broadcasting: a smaller
     grad_out, or x, is repeated) and the result dtype; except where x has the broadcast
@@ -52,14 +64,7 @@ def coerce_pair(grad_out, x, fn, what="x"):
     matrix x): it stays as it is (flat), and ``_run``'s ``run_repeated_grad_out``
     repeats it a block at a time: no array of x's size."""
     x, x_result = _coerce(x, fn, what)
-    if type(grad_out) in _duck.PYTHON_NUMBERS:  # NumPy's rule: a Python number takes x's dtype
-        try:
-            with np.errstate(over="ignore"):  # 1e300 in float32: inf, quietly
-                g, g_result = np.asarray(grad_out, dtype=x_result), x_result
-        except OverflowError:
-            raise ValueError(f"{fn}: grad_out {grad_out!r:.40} is too large for a float") from None
-    else:
-        g, g_result = _coerce(grad_out, fn, "grad_out")
+    g, g_result = _grad_out_array(grad_out, x_result, fn)
     if g.shape != x.shape:
         try:
             shape = np.broadcast_shapes(g.shape, x.shape)
@@ -280,14 +285,7 @@ def grad_out_like(grad_out, x, result, fn, what="x"):
     grad_out's): a smaller grad_out is broadcast (NumPy's rule), a Python number takes
     ``result``, x's dtype. For the calls whose kernels take whole arrays (PReLU, the bias
     epilogue); the element-wise ones repeat a period instead (``coerce_pair``)."""
-    if type(grad_out) in _duck.PYTHON_NUMBERS:
-        try:
-            with np.errstate(over="ignore"):  # 1e300 in float32: inf, quietly
-                g, g_result = np.asarray(grad_out, dtype=result), result
-        except OverflowError:
-            raise ValueError(f"{fn}: grad_out {grad_out!r:.40} is too large for a float") from None
-    else:
-        g, g_result = _coerce(grad_out, fn, "grad_out")
+    g, g_result = _grad_out_array(grad_out, result, fn)
     if g.shape != x.shape:
         try:
             g = np.ascontiguousarray(np.broadcast_to(g, x.shape))

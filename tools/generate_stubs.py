@@ -106,16 +106,15 @@ def _annotation(parameter, activation, pair):
     return "float | None" if parameter.default is None else "float"
 
 
-def stub_of(name):
-    kind, activation = _kind_of(name)
-    signature = inspect.signature(getattr(fg, name))
-    pair = kind.outputs == 2
+def _render(name, annotation_of, pair):
+    """The stub line of public function ``name``, each keyword's annotation by
+    ``annotation_of(parameter)``; a pair returns a tuple."""
     parts, star = [], False
-    for p in signature.parameters.values():
+    for p in inspect.signature(getattr(fg, name)).parameters.values():
         if p.kind == p.KEYWORD_ONLY and not star:
             parts.append("*")
             star = True
-        text = f"{p.name}: {_annotation(p, activation, pair)}"
+        text = f"{p.name}: {annotation_of(p)}"
         if p.default is not p.empty:
             text += " = ..."
         parts.append(text)
@@ -123,26 +122,22 @@ def stub_of(name):
     return f"def {name}({', '.join(parts)}) -> {returns}: ..."
 
 
+def stub_of(name):
+    kind, activation = _kind_of(name)
+    pair = kind.outputs == 2
+    return _render(name, lambda p: _annotation(p, activation, pair), pair)
+
+
 def gated_stub_of(row, form):
     """The stub of a gated function (``fastgrad._gated_api``'s forms)."""
-    name = row.name + form.suffix
     annotations = {
         "dim": "int",
         "approximate": "Literal[" + ", ".join(repr(v) for v in row.base.maths()) + "]",
         "out": "OutPair" if form.outputs == 2 else "Out",
         "accuracy": "Accuracy",
     }
-    parts, star = [], False
-    for p in inspect.signature(getattr(fg, name)).parameters.values():
-        if p.kind == p.KEYWORD_ONLY and not star:
-            parts.append("*")
-            star = True
-        text = f"{p.name}: {annotations.get(p.name, 'ArrayLike')}"
-        if p.default is not p.empty:
-            text += " = ..."
-        parts.append(text)
-    returns = "tuple[Any, Any]" if form.outputs == 2 else "Any"
-    return f"def {name}({', '.join(parts)}) -> {returns}: ..."
+    annotation_of = lambda p: annotations.get(p.name, "ArrayLike")  # noqa: E731
+    return _render(row.name + form.suffix, annotation_of, form.outputs == 2)
 
 
 def bias_stub_of(name):
@@ -150,17 +145,7 @@ def bias_stub_of(name):
     base = name.split("_bias")[0]
     activation = BY_NAME[ALIASES.get(base, base)]
     pair = not name.endswith("_bias")
-    parts, star = [], False
-    for p in inspect.signature(getattr(fg, name)).parameters.values():
-        if p.kind == p.KEYWORD_ONLY and not star:
-            parts.append("*")
-            star = True
-        text = f"{p.name}: {_annotation(p, activation, pair)}"
-        if p.default is not p.empty:
-            text += " = ..."
-        parts.append(text)
-    returns = "tuple[Any, Any]" if pair else "Any"
-    return f"def {name}({', '.join(parts)}) -> {returns}: ..."
+    return _render(name, lambda p: _annotation(p, activation, pair), pair)
 
 
 def render():
