@@ -21,14 +21,12 @@ from . import _jit
 from ._bias import BLOCK_ELEMENTS, SUFFIXES
 from ._bias_kernels import BACKWARD, BACKWARD_FROM_GRAD, FORWARD, FWD_GRAD, block_loops
 from ._kernels import kernel_set
-from ._numba import _is_none, _level, _Signature, _slots_function, _variant_value
+from ._numba import _TYPER, _is_none, _level, _Signature, _slots_function, _variant_value
 
 # Numba matches an implementation to the call by its parameter names: each function gets
-# one generated with its own (``_numba._Signature``). The only generated code here.
-_TYPER = """
-def typer({signature}):
-    return build(({inputs},), out, {{{parameters}}})
-"""
+# one generated with its own (``_numba._Signature``; the typer is ``_numba``'s). The
+# implementation names its slots apart from the bias input ``b``. The only generated code
+# here.
 _IMPLEMENTATION = """
 def implementation({signature}):
     slot_a, slot_b = slots({slot_arguments})
